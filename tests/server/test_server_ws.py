@@ -288,9 +288,11 @@ def test_cli_server_prints_a_working_token_and_token_command_works(tmp_path) -> 
 def test_cli_token_errors_are_clear(tmp_path) -> None:
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     env.pop("TETHER_SECRET", None)
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "app", "token", *a], capture_output=True, text=True, env=env
-    )  # noqa: E731
+    def run(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "token", *a], capture_output=True, text=True, env=env
+        )
+
     no_secret = run("--new-session")
     assert no_secret.returncode == 2 and "no secret" in no_secret.stderr
     long_data = run("--new-session", "--secret", "k" * 32, "--data", "d" * 1001)
