@@ -141,6 +141,7 @@ class ChatPanel(QWidget):
         row = ChatRow(entry, self._list)
         self._rows[entry.id] = row
         self._list_layout.insertWidget(self._list_layout.count() - 1, row)
+        row.show()
         bar = self._scroll.verticalScrollBar()
         QTimer.singleShot(0, self, lambda: bar.setValue(bar.maximum()))
 
