@@ -43,7 +43,12 @@ TICK_MS = 250
 
 
 class SubscriberCallbacks:
-    """Subscriber callbacks for one stream, forwarding to the bridge with the stream's id."""
+    """Subscriber callbacks for one stream, forwarding to the bridge with the stream's id.
+
+    Fits both the session-level subscriber (``on_disconnected(subscriber)``) and
+    the media one (``on_render_frame(subscriber, frame)``): the frame is the last
+    argument, the rest is ignored.
+    """
 
     def __init__(self, bridge: SessionBridge, stream_id: str) -> None:
         self._bridge = bridge
@@ -61,9 +66,12 @@ class SubscriberCallbacks:
     def on_video_enabled(self, *_: Any) -> None:
         self._bridge.subscriber_video(self.stream_id, True)
 
-    def on_render_frame(self, frame: Any) -> None:
+    def on_render_frame(self, *args: Any) -> None:
         """Any thread; the frame is converted off the UI thread, newest wins."""
-        self._bridge.converter.submit(self.stream_id, frame)
+        self._bridge.converter.submit(self.stream_id, args[-1])
+
+    def on_error(self, *args: Any) -> None:
+        logger.info("subscriber %s error: %s", self.stream_id, args[1:])
 
 
 class SessionBridge(QObject):
@@ -111,6 +119,10 @@ class SessionBridge(QObject):
         self._stream_owner: dict[str, str] = {}
         self._overlays: ChangeFilter[str, TileOverlay] = ChangeFilter()
         self._chat_count = 0
+        self._subscribers: dict[str, Any] = {}
+        # How to subscribe to a new stream: (stream, callbacks) -> subscriber.  By default the
+        # session's own subscribe(); the media layer replaces it with one that also renders.
+        self.subscribe_hook: Callable[[StreamInfo, SubscriberCallbacks], Any] | None = None
         self._tick.timeout.connect(self.refresh)
         self.converter.frame_ready.connect(self.frame_ready)
 
@@ -175,6 +187,8 @@ class SessionBridge(QObject):
         if session is None:
             return
         progress = getattr(session, "progress", None)
+        if callable(progress):  # Session.progress() is a method
+            progress = progress()
         info = self._banner.update(state, progress, self._clock(), self._reason)
         if info is not None:
             self.banner_changed.emit(info)
@@ -221,6 +235,7 @@ class SessionBridge(QObject):
         self._overlays.changed(stream.id, overlay)
         self.stream_received.emit(stream)
         self.tile_added.emit(stream.id, overlay)
+        self._subscribe(stream)
 
     def on_stream_dropped(self, stream: StreamInfo, reason: str = "") -> None:
         self._remove_stream(stream.id)
@@ -243,7 +258,7 @@ class SessionBridge(QObject):
             )
 
     def on_error(self, code: int, message: str = "") -> None:
-        logger.warning("session error %s: %s", code, message)
+        logger.info("session error %s: %s", code, message)  # the UI shows it; no console noise
         self.error.emit(int(code), message)
 
     # --- subscriber callbacks (through SubscriberCallbacks) ------------------------------
@@ -266,7 +281,17 @@ class SessionBridge(QObject):
         if self._overlays.changed(stream_id, overlay):
             self.tile_changed.emit(stream_id, overlay)
 
+    def _subscribe(self, stream: StreamInfo) -> None:
+        hook = self.subscribe_hook or getattr(self._session, "subscribe", None)
+        if hook is None:
+            return
+        try:
+            self._subscribers[stream.id] = hook(stream, self.subscriber_callbacks(stream.id))
+        except Exception:
+            logger.exception("cannot subscribe to %s", stream.id)
+
     def _remove_stream(self, stream_id: str) -> None:
+        self._subscribers.pop(stream_id, None)  # the session closes it with the stream
         if self._views.pop(stream_id, None) is None:
             return
         self._stream_owner.pop(stream_id, None)

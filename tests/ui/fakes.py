@@ -38,7 +38,8 @@ class FakeSession:
         self.url, self.token, self.callbacks = url, token, callbacks
         self.calls: list[tuple] = [("init", url, token)]
         self.state = "not_connected"
-        self.progress = Progress()
+        self._progress = Progress()
+        self.subscribers: dict[str, object] = {}
         self.connection = ConnectionInfo(
             id="me", data='{"name": "Me"}', created_at=0.0, role="publisher"
         )
@@ -70,24 +71,41 @@ class FakeSession:
             future.set_result(SignalResult("sent"))  # acked at once
         elif self.state == "reconnecting" and retry_after_reconnect:
             self._pending.append(future)
-            self.progress.queued = len(self._pending)
+            self._progress.queued = len(self._pending)
         else:
             future.set_result(SignalResult("failed", int(ErrorCode.NOT_CONNECTED), "not connected"))
         return future
 
-    def retry_now(self) -> None:
+    def retry_now(self) -> bool:
         self.calls.append(("retry_now",))
+        return self.state == "reconnecting"
+
+    def progress(self) -> Progress:
+        return self._progress
+
+    def subscribe(self, stream, callbacks=None):
+        self.calls.append(("subscribe", stream.id))
+        self.subscribers[stream.id] = callbacks
+        return callbacks
+
+    def owner_interrupted(self, stream_id: str, interrupted: bool) -> None:
+        """The server says the stream's owner is away / back: its subscriber reports it."""
+        callbacks = self.subscribers[stream_id]
+        if interrupted:
+            callbacks.on_disconnected(object())
+        else:
+            callbacks.on_reconnected(object())
 
     # --- the network, played by the test -------------------------------------------------
 
     def drop(self, *, attempt: int, next_retry_at: float) -> None:
         self.state = "reconnecting"
-        self.progress = Progress(attempt, next_retry_at, next_retry_at + 30, len(self._pending))
+        self._progress = Progress(attempt, next_retry_at, next_retry_at + 30, len(self._pending))
         self.callbacks.on_reconnection_started()
 
     def resume(self) -> None:
         self.state = "connected"
-        self.progress = Progress()
+        self._progress = Progress()
         self.callbacks.on_reconnected()
         pending, self._pending = self._pending, []
         for future in pending:
@@ -98,7 +116,7 @@ class FakeSession:
         pending, self._pending = self._pending, []
         for future in pending:
             future.set_result(SignalResult("failed", int(ErrorCode.SIGNAL_NOT_SENT), reason))
-        self.progress = Progress()
+        self._progress = Progress()
         self.callbacks.on_disconnected(reason)
 
     def remote_join(

@@ -64,7 +64,7 @@ async def scene(out: str) -> dict:
     loop = asyncio.get_running_loop()
     session.drop(attempt=3, next_retry_at=loop.time() + 1.5)
     controller.send_chat("Still there?", False)
-    bridge.subscriber_callbacks("s-bot").on_disconnected()
+    session.owner_interrupted("s-bot", True)
     bridge.subscriber_callbacks("s-grace").on_video_disabled()
     await asyncio.sleep(0.3)
     QApplication.processEvents()

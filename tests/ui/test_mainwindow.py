@@ -126,11 +126,10 @@ def test_join_drop_reconnect_and_disconnect_with_rejoin(call, qloop, fake_timer,
         qtbot.mouseClick(button(window, "&Retry now"), Qt.MouseButton.LeftButton)
 
         # The bot's subscriber reports its publisher interrupted, then back.
-        subscriber = window.bridge.subscriber_callbacks("s-bot")
-        subscriber.on_disconnected()
+        session.owner_interrupted("s-bot", True)
         assert tile.property("reconnecting") is True
         assert tile.findChild(QLabel, "tileOverlay").text() == "Bot is reconnecting…"
-        subscriber.on_reconnected()
+        session.owner_interrupted("s-bot", False)
         assert tile.property("reconnecting") is False
 
         # Back: "Reconnected", the queued line is sent, the banner hides on its timer.
@@ -168,7 +167,8 @@ def test_join_drop_reconnect_and_disconnect_with_rejoin(call, qloop, fake_timer,
         assert session.calls == [
             ("init", REQUEST.server, REQUEST.token),
             ("connect",),
-            ("send_signal", "chat", "hello", None, True),
+            ("subscribe", "s-bot"),
+        ("send_signal", "chat", "hello", None, True),
             ("send_signal", "chat", "while away", None, True),
             ("send_signal", "chat", "only now", None, False),
             ("retry_now",),
