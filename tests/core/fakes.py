@@ -275,9 +275,16 @@ class Net:
     # --- link faults --------------------------------------------------------------------
 
     def cut(self, name: str) -> None:
-        """Reset both ends: the server and the client learn at once."""
+        """Reset both ends (the server and the client learn at once); refuse new ones."""
+        self.peers[name].link = "down"
+        self._reset_sockets(name)
+
+    def reset(self, name: str) -> None:
+        """Reset the sockets, but the network stays up: a new connection works at once."""
+        self._reset_sockets(name)
+
+    def _reset_sockets(self, name: str) -> None:
         peer = self.peers[name]
-        peer.link = "down"
         for tid in sorted(peer.open):
             self.server.socket_closed((name, tid), self.now)
             peer.open.discard(tid)
