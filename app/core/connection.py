@@ -397,8 +397,14 @@ class ClientConnection:
             self._fire(Trigger.WELCOME, now)
             self._hb.start(now)
             self._emit(ev.Connected(msg.session_id, msg.connection))
-            for event in self._roster.load(msg.connection.id, msg.connections, msg.streams):
-                self._emit(event)
+            self._emit_all(
+                self._roster.load(
+                    msg.connection.id,
+                    msg.connections,
+                    msg.streams,
+                    getattr(msg, "interrupted", None),  # newer servers say who is away
+                )
+            )
         elif isinstance(msg, p.Error):
             self._join_failed(now, msg.code, msg.message)
         elif isinstance(msg, p.Closing):
@@ -520,7 +526,9 @@ class ClientConnection:
         for stream in msg.streams:
             if stream.connection_id == own:
                 self.own_streams[stream.id] = stream
-        self._emit_all(self._roster.reconcile(msg.connections, msg.streams))
+        self._emit_all(
+            self._roster.reconcile(msg.connections, msg.streams, getattr(msg, "interrupted", None))
+        )
         for entry in self._outbox.settle(msg.last_csq):
             self._done(entry)
 
@@ -545,7 +553,7 @@ class ClientConnection:
     def _end(self, reason: str, code: int | None) -> None:
         """Common tail of every way into ``disconnected`` after a join."""
         self._hb.stop()
-        self._close_transport(reason)
+        self._close_transport(reason, graceful=reason == REASON_CLIENT_DISCONNECTED)
         self._next_attempt_at = None
         self._window_deadline = math.inf
         self._replay = None
@@ -571,9 +579,9 @@ class ClientConnection:
         self._tid_open = False
         self._commands.append(ev.OpenTransport(self._tid))
 
-    def _close_transport(self, reason: str) -> None:
+    def _close_transport(self, reason: str, graceful: bool = False) -> None:
         if self._tid is not None:
-            self._commands.append(ev.CloseTransport(self._tid, reason))
+            self._commands.append(ev.CloseTransport(self._tid, reason, graceful and self._tid_open))
         self._tid = None
         self._tid_open = False
 

@@ -32,10 +32,15 @@ class SendMessage:
 
 @dataclass(frozen=True)
 class CloseTransport:
-    """Abort transport ``transport_id``; do not report its loss back (it is already known)."""
+    """Close transport ``transport_id``; do not report its loss back (it is already known).
+
+    ``graceful``: write what is already queued on it first (the ``leave``), then close;
+    otherwise abort at once (the link is presumed dead).
+    """
 
     transport_id: int
     reason: str
+    graceful: bool = False
 
 
 Command = OpenTransport | SendMessage | CloseTransport

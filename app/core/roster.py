@@ -35,9 +35,14 @@ class Roster:
         self.interrupted.clear()
 
     def load(
-        self, own_id: str, connections: list[ConnectionInfo], streams: list[StreamInfo]
+        self,
+        own_id: str,
+        connections: list[ConnectionInfo],
+        streams: list[StreamInfo],
+        interrupted: list[str] | None = None,
     ) -> list[ev.Event]:
-        """The first picture (``welcome``): everyone already there is reported as created."""
+        """The first picture (``welcome``): everyone already there is reported as created;
+        those who are away right now are marked so (their subscribers start disconnected)."""
         self.own_id = own_id
         self.clear()
         out: list[ev.Event] = []
@@ -45,6 +50,7 @@ class Roster:
             out += self.connection_created(conn)
         for stream in streams:
             out += self.stream_created(stream)
+        self.interrupted = {c for c in interrupted or () if c in self.connections}
         return out
 
     # --- membership messages ------------------------------------------------------------
@@ -112,9 +118,14 @@ class Roster:
     # --- after a resume -----------------------------------------------------------------
 
     def reconcile(
-        self, connections: list[ConnectionInfo], streams: list[StreamInfo]
+        self,
+        connections: list[ConnectionInfo],
+        streams: list[StreamInfo],
+        interrupted: list[str] | None = None,
     ) -> list[ev.Event]:
-        """Make the roster equal to the server's picture and report every difference."""
+        """Make the roster equal to the server's picture and report every difference.
+
+        ``interrupted`` (who is away now) is applied only when the server sent it."""
         want_conns = {c.id: c for c in connections if c.id != self.own_id}
         want_streams = {s.id: s for s in streams if s.connection_id != self.own_id}
         out: list[ev.Event] = []
@@ -126,6 +137,13 @@ class Roster:
             out += self.connection_created(conn)
         for stream in want_streams.values():
             out += self.stream_updated(stream)
+        if interrupted is not None:
+            away = set(interrupted)
+            for conn_id in list(self.connections):
+                if conn_id in away:
+                    out += self.connection_interrupted(conn_id)
+                else:
+                    out += self.connection_resumed(conn_id)
         return out
 
     def _streams_of(self, conn_id: str) -> list[StreamInfo]:
