@@ -138,6 +138,7 @@ class Session:
         self._listeners: list[Callable[[ev.Event], None]] = []
         self._rtc_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._pumping = False
+        self._cleanup: asyncio.Task[None] | None = None
         self.disconnect_reason: str | None = None
 
     # --- reading ------------------------------------------------------------------------
@@ -497,10 +498,17 @@ class Session:
             self._timer_at = None
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(reason)
-        if self._loop is not None and self._http is not None:
-            self._loop.create_task(self._close_http())
+        if self._loop is not None and self._cleanup is None:
+            self._cleanup = self._loop.create_task(self._release())
 
     async def _close_http(self) -> None:
+        if self._cleanup is None:
+            assert self._loop is not None
+            self._cleanup = self._loop.create_task(self._release())
+        await asyncio.shield(self._cleanup)
+
+    async def _release(self) -> None:
+        """Flush the leave, drop every socket, close the HTTP client.  Runs once."""
         for transport in list(self._transports.values()):
             transport.abort()
         self._transports.clear()
