@@ -124,6 +124,7 @@ class Welcome(_Msg, tag="welcome"):
     heartbeat_timeout: float
     connections: list[ConnectionInfo]  # the others, in join order
     streams: list[StreamInfo]
+    interrupted: list[str] = []  # ids of the others that are away right now
     seq: int = 0
 
 
@@ -134,6 +135,7 @@ class Resumed(_Msg, tag="resumed"):
     replay_count: int
     connections: list[ConnectionInfo]  # the others now (after the replay is applied)
     streams: list[StreamInfo]
+    interrupted: list[str] = []
     seq: int = 0
 
 
