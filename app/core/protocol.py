@@ -59,6 +59,8 @@ class StreamInfo(msgspec.Struct, frozen=True):
 class Join(_Msg, tag="join"):
     token: str
     version: int = PROTOCOL_VERSION
+    # The session the client means to join; refused (1005) if the token is for another.
+    session_id: str | None = None
 
 
 class Resume(_Msg, tag="resume"):

@@ -202,6 +202,8 @@ class Hub:
 
     def _join(self, link: int, state: _Link, message: p.Join, now: float) -> None:
         claims = read_token(self._secret, message.token, now=now)
+        if message.session_id is not None and message.session_id != claims.session_id:
+            raise TetherError(ErrorCode.INVALID_SESSION, "the token is for another session")
         session = self._store.session(claims.session_id)
         if session is None:
             session = SessionRecord(id=claims.session_id)

@@ -61,11 +61,11 @@ class TetherServer:
         return make_token(self.secret, session_id, now=time.time(), role=role, data=data, ttl=ttl)
 
     async def start(self) -> None:
-        runner = web.AppRunner(self._server_app.app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(
-            runner, self.host, self.port, ssl_context=self._ssl, shutdown_timeout=2.0
+        runner = web.AppRunner(
+            self._server_app.app, access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl)
         await site.start()
         self._runner = runner
         if self.port == 0:
