@@ -149,7 +149,7 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None
 
 async def _run(args: argparse.Namespace, out: _Out) -> int:
     callbacks = BotCallbacks(out, args.subscribe)
-    session = Session(args.server, args.token, callbacks, name=args.name)
+    session = Session(args.server, args.token, callbacks, session_id=args.session, name=args.name)
     callbacks.session = session
     try:
         await session.connect()
@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--server", required=True, help="server URL, e.g. ws://127.0.0.1:8080")
     parser.add_argument("--token", required=True, help="a join token (tether token …)")
+    parser.add_argument(
+        "--session", default=None, help="the session id to join (refused if the token differs)"
+    )
     parser.add_argument("--name", default="bot", help="a name for logs (default: bot)")
     parser.add_argument(
         "--subscribe",

@@ -100,6 +100,7 @@ class Session:
         token: str,
         callbacks: Any = None,
         *,
+        session_id: str | None = None,
         heartbeat_interval: float = 1.0,
         silence_timeout: float = 3.0,
         backoff: BackoffFactory | Iterable[float] | None = None,
@@ -115,6 +116,7 @@ class Session:
         self.callbacks = callbacks
         self._conn = ClientConnection(
             token,
+            session_id=session_id,
             heartbeat_interval=heartbeat_interval,
             silence_timeout=silence_timeout,
             backoff=backoff,

@@ -49,6 +49,7 @@ class ClientConnection:
         self,
         token: str,
         *,
+        session_id: str | None = None,
         heartbeat_interval: float = 1.0,
         silence_timeout: float = 3.0,
         backoff: BackoffFactory | Iterable[float] | None = None,
@@ -64,8 +65,11 @@ class ClientConnection:
 
         ``attempt_timeout`` bounds one reconnection attempt from opening the socket to
         the server's ``resumed`` (default: 1 s + ``silence_timeout``).
+        ``session_id``, when given, is sent with the join so a token for another session
+        is refused (1005).
         """
         self._token = token
+        self._join_session_id = session_id
         self._sm = StateMachine(name)
         self._hb = Heartbeat(heartbeat_interval, silence_timeout)
         self._backoff = as_factory(backoff)
@@ -298,7 +302,7 @@ class ClientConnection:
             return
         self._tid_open = True
         if self.state is State.CONNECTING:
-            self._send(p.Join(token=self._token))
+            self._send(p.Join(token=self._token, session_id=self._join_session_id))
         elif self.state is State.RECONNECTING:
             assert self.connection is not None
             self._send(
@@ -402,7 +406,7 @@ class ClientConnection:
                     msg.connection.id,
                     msg.connections,
                     msg.streams,
-                    getattr(msg, "interrupted", None),  # newer servers say who is away
+                    msg.interrupted,
                 )
             )
         elif isinstance(msg, p.Error):

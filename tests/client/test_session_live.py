@@ -220,3 +220,16 @@ async def test_a_raising_callback_does_not_kill_the_session(live):
         assert (await a.send_signal("chat", str(i))).ok
     await rec.until(lambda: len(rec.args("on_signal_received")) == 3)
     assert a.state is State.CONNECTED
+
+
+async def test_token_for_another_session_is_refused_when_session_named(live):
+    call = await live()
+    other = Session(
+        call.server.url,
+        call.server.make_token(call.session_id),
+        Recorder(),
+        session_id="ses_someotherroom1234",
+    )
+    with pytest.raises(TetherError) as err:
+        await other.connect()
+    assert err.value.code is ErrorCode.INVALID_SESSION

@@ -108,6 +108,7 @@ class FakeServer:
                     heartbeat_timeout=self.heartbeat_timeout,
                     connections=others,
                     streams=list(self.streams.values()),
+                    interrupted=[c for c, h in self.held.items() if h.socket is None],
                 ),
             )
         )
@@ -142,6 +143,9 @@ class FakeServer:
                     replay_count=len(replay),
                     connections=[self.held[c].info for c in self._others(msg.connection_id)],
                     streams=list(self.streams.values()),
+                    interrupted=[
+                        c for c in self._others(msg.connection_id) if self.held[c].socket is None
+                    ],
                 ),
             )
         )

@@ -480,3 +480,25 @@ def test_progress_while_reconnecting_and_retry_now():
     net.pump()
     assert a.conn.state is State.CONNECTED
     assert a.conn.retry_now(net.now) is False
+
+
+def test_who_is_away_at_join_and_after_resume_is_known():
+    net = Net()
+    a, b = net.add("a", **FINE), net.add("b")
+    a.conn.publish("cam", True, True, now=net.now)
+    net.advance(1)
+    net.black_hole("a")
+    net.advance(6)  # the server has noticed a is away
+    c = net.add("c")
+    assert c.conn.interrupted == {a.conn.connection.id}
+    # b goes away while c is away too; without a replay, only the resume lists tell c.
+    net.black_hole("c")
+    net.advance(1)
+    net.cut("b")
+    net.advance(1)
+    net.server.forget_buffers = True
+    net.restore("c")
+    net.advance(4)
+    assert c.conn.state is State.CONNECTED
+    assert c.conn.interrupted == {a.conn.connection.id, b.conn.connection.id}
+    assert c.names()[-1] == "ConnectionInterrupted"
