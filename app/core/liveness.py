@@ -124,6 +124,7 @@ class SubscriberLiveness:
         self._shown_video = (self.remote_video, VIDEO_OFF_BY_PUBLISHER)
         self._last_evidence = self.now
         self._last_video = float("-inf")
+        self._last_heartbeat = float("-inf")
         self._video_expected_since = self.now
         self._negotiated_at = self.now
         self._delays = self.config.renegotiation_delays()
@@ -146,11 +147,19 @@ class SubscriberLiveness:
         if self.state is State.CLOSED:
             return
         self._last_evidence = now
-        self.remote_video_changed(now, video)
+        self._last_heartbeat = now
+        self._set_remote_video(now, video)
         self._check_alive(now)
 
-    def remote_video_changed(self, now: float, enabled: bool) -> None:
-        """The publisher's video went on or off (heartbeat or the server's stream update)."""
+    def stream_updated(self, now: float, has_video: bool) -> None:
+        """The server's ``stream_updated``.  While heartbeats flow they are the truth: they
+        come straight from the publisher, usually before the server's notice, and a late
+        notice must not flip the state back and forth."""
+        if now - self._last_heartbeat < self.config.stall_timeout:
+            return
+        self._set_remote_video(now, has_video)
+
+    def _set_remote_video(self, now: float, enabled: bool) -> None:
         if enabled and not self.remote_video:
             # Give the first new frame (a keyframe) the whole stall timeout to arrive.
             self._video_expected_since = now
@@ -212,6 +221,11 @@ class SubscriberLiveness:
         return events
 
     # --- internals ------------------------------------------------------------------------
+
+    @property
+    def shown_disconnected(self) -> bool:
+        """Whether the user was last told ``Disconnected`` (and not yet ``Reconnected``)."""
+        return self._shown_disconnected
 
     @property
     def video_expected(self) -> bool:

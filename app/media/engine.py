@@ -134,7 +134,7 @@ class MediaEngine:
     def stream_updated(self, stream_id: str, has_video: bool) -> None:
         for subscriber in list(self.subscribers.values()):
             if subscriber.stream_id == stream_id:
-                subscriber.remote_video_changed(has_video)
+                subscriber.stream_updated(has_video)
 
     def stream_dropped(self, stream_id: str) -> None:
         for subscriber in list(self.subscribers.values()):
@@ -178,6 +178,8 @@ class MediaEngine:
             subscriber = self.subscribers.get(message.sub_id)
             if subscriber is not None and subscriber.connection_id == sender:
                 subscriber.handle(message)
+                if isinstance(message, MediaRefused) and message.gen == subscriber.generation:
+                    self._spawn(self.unsubscribe(subscriber))
 
     async def _reply(self, to: str, payload: dict[str, Any]) -> None:
         try:

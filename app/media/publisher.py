@@ -46,6 +46,12 @@ class _Peer:
     tracks: list[FanoutTrack] = field(default_factory=list)
     heartbeat: asyncio.Task[None] | None = None
     channel: RTCDataChannel | None = None
+    heartbeat_seq: int = 0
+
+    def beat(self, video: bool, audio: bool) -> None:
+        if self.channel is not None and self.channel.readyState == "open":
+            self.heartbeat_seq += 1
+            self.channel.send(encode_heartbeat(Heartbeat(video, audio, self.heartbeat_seq)))
 
 
 class Publisher:
@@ -195,21 +201,19 @@ class Publisher:
     def _start_heartbeat(self, peer: _Peer, channel: RTCDataChannel) -> None:
         if peer.heartbeat is None:
             peer.channel = channel
-            peer.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(channel))
+            peer.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(peer))
 
-    async def _heartbeat(self, channel: RTCDataChannel) -> None:
-        seq = 0
+    async def _heartbeat(self, peer: _Peer) -> None:
+        channel = peer.channel
+        assert channel is not None
         while channel.readyState in ("connecting", "open"):
-            if channel.readyState == "open":
-                seq += 1
-                channel.send(encode_heartbeat(Heartbeat(self.has_video, self.has_audio, seq)))
+            peer.beat(self.has_video, self.has_audio)
             await asyncio.sleep(self.heartbeat_interval)
 
     def _beat_all(self) -> None:
         # Tell subscribers at once rather than at the next tick.
         for peer in self._peers.values():
-            if peer.channel is not None and peer.channel.readyState == "open":
-                peer.channel.send(encode_heartbeat(Heartbeat(self.has_video, self.has_audio)))
+            peer.beat(self.has_video, self.has_audio)
 
     def _drop(self, peer: _Peer) -> None:
         if peer.heartbeat is not None:

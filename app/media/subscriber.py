@@ -92,6 +92,7 @@ class Subscriber:
         )
         self._timer: asyncio.TimerHandle | None = None
         self._negotiation: asyncio.Task[None] | None = None
+        self._heartbeat_seq = 0  # highest seen on the current PC (the channel is unordered)
         self._readers: set[asyncio.Task[None]] = set()
         self._closer = PcCloser()
         self._closed = False
@@ -104,7 +105,7 @@ class Subscriber:
 
     @property
     def disconnected(self) -> bool:
-        return self._liveness._shown_disconnected
+        return self._liveness.shown_disconnected
 
     def subscribe_to_video(self, enabled: bool) -> None:
         """Stop / resume rendering this stream's video (``on_video_disabled`` with
@@ -145,6 +146,7 @@ class Subscriber:
         if isinstance(message, MediaAnswer):
             self._loop.create_task(self._accept(message, self.pc))
         elif isinstance(message, MediaRefused):
+            # Offering again would be refused again: the engine closes this subscriber.
             self._call("on_error", message.code, message.message)
 
     def session_resumed(self) -> None:
@@ -155,8 +157,8 @@ class Subscriber:
         self._liveness.owner_interrupted_changed(self._clock(), interrupted)
         self._process()
 
-    def remote_video_changed(self, enabled: bool) -> None:
-        self._liveness.remote_video_changed(self._clock(), enabled)
+    def stream_updated(self, has_video: bool) -> None:
+        self._liveness.stream_updated(self._clock(), has_video)
         self._process()
 
     # --- negotiation ----------------------------------------------------------------------
@@ -172,6 +174,7 @@ class Subscriber:
     async def _negotiate(self) -> None:
         self.generation += 1
         gen = self.generation
+        self._heartbeat_seq = 0
         if self.pc is not None:
             self._closer.close(self.pc)
         self._liveness.negotiation_started(self._clock())
@@ -235,6 +238,9 @@ class Subscriber:
         except TetherError as exc:
             logger.warning("%s", exc)
             return
+        if heartbeat.seq <= self._heartbeat_seq:
+            return  # overtaken by a newer one on the unordered channel
+        self._heartbeat_seq = heartbeat.seq
         self._liveness.heartbeat_received(self._clock(), heartbeat.video)
         self._process()
 

@@ -213,3 +213,17 @@ def test_closed_ignores_everything_and_refuses_transitions():
     with pytest.raises(IllegalTransition):
         lv._set_state(State.LIVE)
     assert lv.state is State.CLOSED
+
+
+def test_server_stream_update_counts_only_when_no_heartbeats_flow():
+    lv = make()
+    lv.stream_updated(0.1, has_video=False)  # before any heartbeat: the server is all we know
+    assert lv.events_received() == [VideoDisabled(VIDEO_OFF_BY_PUBLISHER)]
+    lv.heartbeat_received(0.5, video=True)
+    assert lv.events_received() == [VideoEnabled(VIDEO_OFF_BY_PUBLISHER)]
+    lv.frame_received(0.6, "video")
+    lv.heartbeat_received(1.0, video=False)
+    # The server's notice of the same change arrives late, then an outdated "on": ignored.
+    lv.stream_updated(1.1, has_video=False)
+    lv.stream_updated(1.2, has_video=True)
+    assert lv.events_received() == [Connected(), VideoDisabled(VIDEO_OFF_BY_PUBLISHER)]

@@ -66,3 +66,13 @@ class Recorder(SubscriberCallbacks):
         start = len(self.stamps)
         await self.wait_for(lambda: len(self.stamps) >= start + count, timeout)
         return [s for s, _ in self.stamps[start : start + count]]
+
+
+async def until(predicate, timeout: float = 10.0, step: float = 0.05) -> None:
+    """Poll ``predicate`` (for state no callback announces, e.g. a PC closing)."""
+
+    async def loop():
+        while not predicate():
+            await asyncio.sleep(step)
+
+    await asyncio.wait_for(loop(), timeout)

@@ -14,7 +14,7 @@ from app.media.engine import MediaEngine
 from app.media.publisher import Publisher
 from app.media.signalling import LoopbackHub
 from app.media.sources import TestPatternTrack, ToneTrack
-from tests.media.recording import Recorder
+from tests.media.recording import Recorder, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,3 +192,58 @@ async def test_clean_shutdown_closes_every_pc_and_thread(hub):
     assert publisher.video_fanout.source.readyState == "ended"
     await asyncio.get_running_loop().shutdown_default_executor()
     assert [t.name for t in threading.enumerate()] == [threading.main_thread().name]
+
+
+async def test_publisher_interrupted_while_media_flows_needs_no_new_pc(call):
+    """The server says the publisher's link dropped, but its media path is fine."""
+    publisher, engine = call
+    rec = Recorder()
+    sub_engine = engine("a")
+    sub = sub_engine.subscribe("s1", "pub", rec)
+    await rec.frames(5)
+    sub_engine.connection_interrupted("pub", True)
+    await rec.frames(60)  # two seconds of frames while "interrupted"
+    sub_engine.connection_interrupted("pub", False)
+    assert rec.names() == ["on_connected", "on_disconnected", "on_reconnected"]
+    assert sub.generation == 1
+
+
+async def test_publisher_interrupted_with_dead_media_renegotiates_on_its_resume(call, hub):
+    publisher, engine = call
+    rec = Recorder()
+    sub_engine = engine("a")
+    sub = sub_engine.subscribe("s1", "pub", rec)
+    await rec.frames(5)
+    sub_engine.connection_interrupted("pub", True)
+    _black_hole(publisher.peer_connections[0])
+    await asyncio.sleep(4.0)  # stalled, but no offers while the publisher is away
+    assert sub.generation == 1
+    sub_engine.connection_interrupted("pub", False)
+    await rec.wait_for(lambda: "on_reconnected" in rec.names(), timeout=3.0)
+    assert rec.names() == ["on_connected", "on_disconnected", "on_reconnected"]
+    assert sub.renegotiations == ["subscribe", "publisher_resumed"]
+
+
+async def test_stream_dropped_closes_the_subscriber_and_the_publisher_pc(call):
+    publisher, engine = call
+    rec = Recorder()
+    sub_engine = engine("a")
+    sub = sub_engine.subscribe("s1", "pub", rec)
+    await rec.frames(5)
+    pc = sub.pc
+    sub_engine.stream_dropped("s1")
+    await until(lambda: pc.connectionState == "closed" and not publisher.peer_connections)
+    assert sub_engine.subscribers == {}
+
+
+async def test_stream_update_from_the_server_disables_video_once(call):
+    publisher, engine = call
+    rec = Recorder()
+    sub_engine = engine("a")
+    sub_engine.subscribe("s1", "pub", rec)
+    await rec.frames(5)
+    # The server's stream_updated and the publisher's heartbeat both say "video off".
+    sub_engine.stream_updated("s1", has_video=False)
+    publisher.set_video_enabled(False)
+    await asyncio.sleep(1.0)
+    assert rec.names() == ["on_connected", "on_video_disabled"]
