@@ -18,6 +18,15 @@ if [ -z "$PYTHON" ]; then
 fi
 PYINSTALLER_REQ="pyinstaller>=6.10,<7"
 
+# PyInstaller bundles whatever that Python can import: refuse to make a bundle
+# that would lack the app's own dependencies.
+if ! "$PYTHON" -c "import PySide6.QtWidgets, qasync, aiortc, av, aiohttp, jwt, msgspec, platformdirs" \
+  2>/dev/null; then
+  echo "build: $PYTHON lacks Tether's dependencies; run 'bash packaging/bootstrap.sh test'" \
+    "first or set PYTHON=/path/to/venv/bin/python" >&2
+  exit 1
+fi
+
 if ! "$PYTHON" -m PyInstaller --version >/dev/null 2>&1; then
   echo "build: installing $PYINSTALLER_REQ into $("$PYTHON" -c 'import sys; print(sys.prefix)')" >&2
   "$PYTHON" -m pip install -q "$PYINSTALLER_REQ"
