@@ -35,4 +35,3 @@ def test_self_test_passes_offscreen_and_exits_cleanly(moved: Frozen) -> None:
     # Whatever the app remembered went below the XDG directories, not into the bundle.
     assert {p.name for p in moved.home.iterdir()} <= {".config", ".local", ".cache", "runtime"}
     assert [p for p in moved.bundle.rglob("*") if p.suffix in {".conf", ".ini", ".log"}] == []
-
