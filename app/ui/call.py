@@ -34,6 +34,23 @@ _SIGNAL_FAILURES = {
 }
 
 
+def spawn(coro: Any) -> asyncio.Future | None:
+    """Schedule ``coro`` on the loop; ``None`` (and the coroutine closed) when the loop is gone.
+
+    Slots can still fire while the app tears down (a dialog closed after the loop
+    ended); that must not leave a never-awaited coroutine or raise into Qt.
+    """
+    try:
+        loop = asyncio.get_running_loop()  # qasync sets it while Qt dispatches slots
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        if inspect.iscoroutine(coro):
+            coro.close()
+        return None
+    return asyncio.ensure_future(coro, loop=loop)
+
+
 def default_session_factory(url: str, token: str, callbacks: Any) -> Any:
     from app.client.session import Session  # the client layer; imported late on purpose
 
@@ -260,8 +277,10 @@ class CallController(QObject):
         self.chat_entry.emit(done)
         return done
 
-    def _spawn(self, coro: Coroutine | Any) -> asyncio.Future:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine | Any) -> asyncio.Future | None:
+        task = spawn(coro)
+        if task is None:
+            return None
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
