@@ -14,6 +14,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -31,6 +32,23 @@ _SIGNAL_FAILURES = {
     int(ErrorCode.SIGNAL_NOT_SENT): "the call ended before it was sent",
     int(ErrorCode.SIGNAL_QUEUE_FULL): "too many messages waiting",
 }
+
+
+def spawn(coro: Any) -> asyncio.Future | None:
+    """Schedule ``coro`` on the loop; ``None`` (and the coroutine closed) when the loop is gone.
+
+    Slots can still fire while the app tears down (a dialog closed after the loop
+    ended); that must not leave a never-awaited coroutine or raise into Qt.
+    """
+    try:
+        loop = asyncio.get_running_loop()  # qasync sets it while Qt dispatches slots
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        if inspect.iscoroutine(coro):
+            coro.close()
+        return None
+    return asyncio.ensure_future(coro, loop=loop)
 
 
 def default_session_factory(url: str, token: str, callbacks: Any) -> Any:
@@ -65,10 +83,14 @@ class CallController(QObject):
         parent: QObject | None = None,
         *,
         session_factory: SessionFactory = default_session_factory,
+        drop_proxy: bool = True,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self._factory = session_factory
+        self._use_drop_proxy = drop_proxy
+        self._proxy: Any = None
+        self._restore: asyncio.TimerHandle | None = None
         self._request: JoinRequest | None = None
         self._tasks: set[asyncio.Future] = set()
         self._sent = 0
@@ -83,7 +105,8 @@ class CallController(QObject):
     async def join(self, request: JoinRequest) -> bool:
         """Connect with ``request``; emits :attr:`joined` or :attr:`join_failed`."""
         self._request = request
-        session = self._factory(request.server, request.token, self.bridge)
+        url = await self._route(request.server)
+        session = self._factory(url, request.token, self.bridge)
         self.session = session
         self.bridge.attach(session)
         try:
@@ -116,12 +139,47 @@ class CallController(QObject):
 
     async def _close_session(self) -> None:
         session, self.session = self.session, None
-        if session is None:
-            return
+        if session is not None:
+            try:
+                await session.disconnect()
+            except Exception:
+                logger.exception("disconnect failed")
+        await self._stop_proxy()
+
+    # --- simulated drops -----------------------------------------------------------------------
+    #
+    # Until the Session offers a way to cut its own link, a drop is simulated with the
+    # client's loopback fault proxy: the session talks to the server through it, and
+    # "Simulate connection drop" black-holes it (silence, as on a dead Wi-Fi link) for
+    # N seconds.  Plain ws:// only: a wss:// certificate would not match 127.0.0.1.
+
+    @property
+    def can_simulate_drop(self) -> bool:
+        return hasattr(self.session, "simulate_drop") or self._proxy is not None
+
+    async def _route(self, url: str) -> str:
+        await self._stop_proxy()
+        if not self._use_drop_proxy:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme != "ws" or not parts.hostname:
+            return url
         try:
-            await session.disconnect()
-        except Exception:
-            logger.exception("disconnect failed")
+            from app.client.faultproxy import FaultProxy
+        except ImportError:
+            return url
+        proxy = FaultProxy(parts.hostname, parts.port or 80)
+        await proxy.start()
+        self._proxy = proxy
+        return urlunsplit(("ws", f"127.0.0.1:{proxy.port}", parts.path, parts.query, ""))
+
+    async def _stop_proxy(self) -> None:
+        if self._restore is not None:
+            self._restore.cancel()
+            self._restore = None
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            await proxy.stop()
 
     # --- slots the window connects ---------------------------------------------------------
 
@@ -140,15 +198,27 @@ class CallController(QObject):
             self.bridge.refresh()
 
     @Slot(int)
-    def simulate_drop(self, seconds: int) -> bool:
-        """Cut this client's transport and media for ``seconds`` (if the session can)."""
+    def simulate_drop(self, seconds: float) -> bool:
+        """Cut this client's link to the server for ``seconds``; False if it cannot."""
         cut = getattr(self.session, "simulate_drop", None)
-        if cut is None:
+        if cut is not None:
+            outcome = cut(seconds)
+            if inspect.isawaitable(outcome):
+                self._spawn(outcome)
+            return True
+        proxy = self._proxy
+        if proxy is None:
             return False
-        outcome = cut(seconds)
-        if inspect.isawaitable(outcome):
-            self._spawn(outcome)
+        proxy.black_hole()
+        if self._restore is not None:
+            self._restore.cancel()
+        self._restore = asyncio.get_running_loop().call_later(seconds, self._end_drop, proxy)
         return True
+
+    def _end_drop(self, proxy: Any) -> None:
+        self._restore = None
+        if proxy is self._proxy:
+            proxy.restore()
 
     @Slot(str, bool)
     def send_chat(self, text: str, only_while_connected: bool) -> ChatEntry:
@@ -207,8 +277,10 @@ class CallController(QObject):
         self.chat_entry.emit(done)
         return done
 
-    def _spawn(self, coro: Coroutine | Any) -> asyncio.Future:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine | Any) -> asyncio.Future | None:
+        task = spawn(coro)
+        if task is None:
+            return None
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.tokens import new_session_id
 from app.ui.bridge import SessionBridge
-from app.ui.call import CallController, SessionFactory, default_session_factory
+from app.ui.call import CallController, SessionFactory, default_session_factory, spawn
 from app.ui.join import JoinDialog, JoinRequest
 from app.ui.localcall import LocalCall, LocalCallDialog, guest_data
 from app.ui.mainwindow import MainWindow
@@ -42,12 +42,15 @@ class Launcher(QObject):
         session_factory: SessionFactory = default_session_factory,
         server_factory: Callable[[], Any] = default_server_factory,
         settings: Settings | None = None,
+        drop_proxy: bool = True,
     ) -> None:
         super().__init__(parent)
         self.settings = settings or Settings()
         self._server_factory = server_factory
         self.bridge = SessionBridge(self)
-        self.controller = CallController(self.bridge, self, session_factory=session_factory)
+        self.controller = CallController(
+            self.bridge, self, session_factory=session_factory, drop_proxy=drop_proxy
+        )
         self.dialog = JoinDialog()
         self.window: MainWindow | None = None
         self.local_server: Any = None
@@ -164,8 +167,10 @@ class Launcher(QObject):
             self.window.hide()
         self.finished.emit(status)
 
-    def _spawn(self, coro: Any) -> asyncio.Future:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Any) -> asyncio.Future | None:
+        task = spawn(coro)
+        if task is None:
+            return None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)

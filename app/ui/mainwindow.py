@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._connect_signals()
         self._set_title(bridge.state or "not_connected")
+        self._update_actions()
 
     # --- actions -----------------------------------------------------------------------------
 
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         # Session state -> banner and title.
         bridge.banner_changed.connect(self.banner.set_info)
         bridge.state_changed.connect(self._set_title)
+        bridge.state_changed.connect(self._update_actions)
         # Subscribers -> tiles.
         bridge.tile_added.connect(self._add_tile)
         bridge.tile_changed.connect(self._change_tile)
@@ -122,6 +124,12 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _set_title(self, state: str) -> None:
         self.setWindowTitle(f"Tether — {_TITLE_STATE.get(state, state.replace('_', ' '))}")
+
+    @Slot()
+    def _update_actions(self) -> None:
+        can_drop = self.controller.can_simulate_drop and self.bridge.state == "connected"
+        for action in self.drop_actions.values():
+            action.setEnabled(can_drop)
 
     @Slot(str, object)
     def _add_tile(self, stream_id: str, overlay: TileOverlay) -> None:

@@ -47,7 +47,7 @@ def screen_rect(widget) -> list[int]:
 
 async def scene(out: str) -> dict:
     bridge = SessionBridge()
-    controller = CallController(bridge, session_factory=FakeSession)
+    controller = CallController(bridge, session_factory=FakeSession, drop_proxy=False)
     window = MainWindow(bridge, controller, display_name="Ada")
     window.resize(1100, 680)
     window.move(40, 40)

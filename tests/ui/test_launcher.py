@@ -53,7 +53,9 @@ def settings(tmp_path):
 
 def make_launcher(qtbot, settings, factory=FakeSession, server=None):
     FakeSession.instances.clear()
-    launcher = Launcher(session_factory=factory, server_factory=lambda: server, settings=settings)
+    launcher = Launcher(
+        session_factory=factory, server_factory=lambda: server, settings=settings, drop_proxy=False
+    )
     qtbot.addWidget(launcher.dialog)
     return launcher
 

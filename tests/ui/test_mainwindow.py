@@ -43,7 +43,7 @@ def call(qtbot, qloop, fake_timer, styled):
     FakeSession.instances.clear()
     clock = Clock()
     bridge = SessionBridge(clock=clock)
-    controller = CallController(bridge, session_factory=FakeSession)
+    controller = CallController(bridge, session_factory=FakeSession, drop_proxy=False)
     window = MainWindow(
         bridge, controller, display_name="Ada", banner=StatusBanner(hide_timer=fake_timer)
     )
@@ -168,7 +168,7 @@ def test_join_drop_reconnect_and_disconnect_with_rejoin(call, qloop, fake_timer,
             ("init", REQUEST.server, REQUEST.token),
             ("connect",),
             ("subscribe", "s-bot"),
-        ("send_signal", "chat", "hello", None, True),
+            ("send_signal", "chat", "hello", None, True),
             ("send_signal", "chat", "while away", None, True),
             ("send_signal", "chat", "only now", None, False),
             ("retry_now",),
