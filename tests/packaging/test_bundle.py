@@ -86,3 +86,8 @@ def test_tarball_holds_the_bundle(frozen: Frozen) -> None:
     ):
         assert name in names
     assert all(name == "tether" or name.startswith("tether/") for name in names)
+
+
+def test_no_link_points_nowhere(frozen: Frozen) -> None:
+    dangling = [p for p in frozen.bundle.rglob("*") if p.is_symlink() and not p.exists()]
+    assert dangling == []
