@@ -106,7 +106,7 @@ async def test_black_hole_longer_than_window_disconnects_and_others_see_drops(li
 
     proxy.black_hole()
     await ra.wait_for("on_disconnected", timeout=WAIT)
-    pending = a.progress()
+    pending = a.progress
     assert pending.state == "disconnected"
     assert ra.names() == [
         "on_connected",
@@ -140,7 +140,7 @@ async def test_signals_sent_during_an_outage_arrive_once_in_order(live, fault):
         handles.append(a.send_signal("n", f"during-{i}"))
         await asyncio.sleep(0.4)
     assert a.state is State.RECONNECTING
-    assert a.progress().queued > 0
+    assert a.progress.queued > 0
     proxy.restore()
     results = await asyncio.wait_for(asyncio.gather(*handles), WAIT)
     assert [r.status for r in results] == ["sent"] * 15
