@@ -276,6 +276,17 @@ class Session:
         )
         self._raise_if_failed(await self._track(rid))
 
+    async def force_disconnect(self, connection_id: str) -> None:
+        """Moderator: remove a connection; it sees ``on_disconnected("force_disconnected")``.
+        Raises :class:`TetherError` 1503 without a moderator token."""
+        rid = self._conn.force_disconnect(connection_id, now=self._now())
+        self._raise_if_failed(await self._track(rid))
+
+    async def force_unpublish(self, stream_id: str) -> None:
+        """Moderator: stop another connection's stream (1503 without a moderator token)."""
+        rid = self._conn.force_unpublish(stream_id, now=self._now())
+        self._raise_if_failed(await self._track(rid))
+
     def send_rtc(self, to: str, payload: dict[str, Any]) -> Pending:
         """Relay a WebRTC offer / answer / candidate (media hook).  Sent only while connected:
         during an outage the result is ``failed`` 1010 at once (renegotiate on resume)."""
