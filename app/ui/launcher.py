@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QGuiApplication
 
 from app.core.tokens import new_session_id
 from app.ui.bridge import SessionBridge
@@ -106,7 +107,8 @@ class Launcher(QObject):
         if self.window is None:
             self.window = MainWindow(self.bridge, self.controller, display_name=name)
         self.window.show()
-        self.window.raise_()
+        if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+            self.window.raise_()
 
     # --- local test call ---------------------------------------------------------------------
 
