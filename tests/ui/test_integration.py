@@ -74,6 +74,10 @@ def banner_button(window, text):
     return next(b for b in window.banner.findChildren(QPushButton) if b.text() == text)
 
 
+def tile_stream_id(window):
+    return window.grid.keys()[1]
+
+
 async def join_window(launcher, server, session_id, name="Ada"):
     token = server.make_token(session_id, data=json.dumps({"name": name}))
     launcher.start(server=server.url, token=token, name=name)
@@ -106,6 +110,18 @@ def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
             stream_id = window.grid.keys()[1]
             tile = window.grid.tile(stream_id)
             assert tile.findChild(QLabel, "tileName").text() == "Bot"
+
+            # Mic state crosses both ways: our mute reaches the bot, the bot's our tile.
+            await until(lambda: "on_stream_received" in bot_events.names(), what="our stream")
+            window.mute_action.trigger()
+            await until(
+                lambda: any(
+                    e[0] == "on_stream_updated" and not e[1].has_audio for e in bot_events.events
+                ),
+                what="mute reaches the bot",
+            )
+            await bot.update_stream(tile_stream_id(window), has_audio=False)
+            await until(lambda: tile.findChild(QLabel, "tileMicMuted").isVisible(), what="mark")
 
             # This client's link goes silent for 6 s.
             assert launcher.controller.simulate_drop(6)
