@@ -88,6 +88,7 @@ class FakeSession:
     async def update_stream(self, stream_id, has_audio=None, has_video=None):
         self.calls.append(("update_stream", stream_id, has_audio, has_video))
 
+    @property
     def progress(self) -> Progress:
         return self._progress
 
