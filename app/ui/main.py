@@ -29,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token", default="", help="join token")
     parser.add_argument("--name", default="", help="your display name")
     parser.add_argument("--self-test", action="store_true", help="run the offscreen self-test")
+    parser.add_argument("--local", action="store_true", help="start a local test call at once")
     args = parser.parse_args(argv)
     if args.invite:
         invite = parse_invite(args.invite)
@@ -49,10 +50,10 @@ def make_app(argv: list[str]) -> QApplication:
     return app
 
 
-async def _main(launcher: Launcher, server: str, token: str, name: str) -> int:
+async def _main(launcher: Launcher, server: str, token: str, name: str, local: bool) -> int:
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     launcher.finished.connect(lambda status: done.done() or done.set_result(status))
-    launcher.start(server=server, token=token, name=name)
+    launcher.start(server=server, token=token, name=name, local=local)
     return await done
 
 
@@ -73,7 +74,13 @@ def run(argv: list[str] | argparse.Namespace | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the launcher decides when the app is done
     launcher = Launcher()
     return qasync.run(
-        _main(launcher, args.server or "", args.token or "", getattr(args, "name", "") or "")
+        _main(
+            launcher,
+            args.server or "",
+            args.token or "",
+            getattr(args, "name", "") or "",
+            bool(getattr(args, "local", False)),
+        )
     )
 
 
