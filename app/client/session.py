@@ -23,7 +23,13 @@ and, beyond the seed, ``on_connection_interrupted(connection)`` /
 the order things happened.  A callback that raises is logged; the session goes
 on.  Callbacks may call any method of the session.
 
-All times here (``progress().next_retry_at`` …) are on ``loop.time()``.
+``on_disconnected(reason)`` reasons: ``client_disconnected`` (you called
+disconnect), ``network_disconnected`` (the reconnection window passed),
+``resume_rejected`` (the server no longer held this connection: restarted, or
+its window passed first), ``token_expired`` (at resume), or the reason of a
+server ``closing`` (e.g. ``server_shutdown``).  After it nothing is retried.
+
+All times here (``progress.next_retry_at`` …) are on ``loop.time()``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -110,8 +117,16 @@ class Session:
         max_pending: int = 1000,
         max_pending_bytes: int = 1_000_000,
         name: str = "session",
+        ca_file: str | None = None,
     ) -> None:
+        """``ca_file``: PEM certificates to trust for ``wss://`` besides the system's.
+
+        Certificates are always verified; there is no switch to turn that off.
+        """
         self.url = url
+        self._ssl: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else True
+        )
         self.name = name
         self.callbacks = callbacks
         self._conn = ClientConnection(
@@ -175,7 +190,9 @@ class Session:
     def is_interrupted(self, connection_id: str) -> bool:
         return connection_id in self._conn.interrupted
 
+    @property
     def progress(self) -> ReconnectionProgress:
+        """Where a reconnection stands; readable at any time (zeros when connected)."""
         p = self._conn.progress()
         return ReconnectionProgress(
             p["state"], p["attempt"], p["next_retry_at"], p["window_deadline"], p["queued"]
@@ -268,6 +285,17 @@ class Session:
         )
         self._raise_if_failed(await self._track(rid))
 
+    async def force_disconnect(self, connection_id: str) -> None:
+        """Moderator: remove a connection; it sees ``on_disconnected("force_disconnected")``.
+        Raises :class:`TetherError` 1503 without a moderator token."""
+        rid = self._conn.force_disconnect(connection_id, now=self._now())
+        self._raise_if_failed(await self._track(rid))
+
+    async def force_unpublish(self, stream_id: str) -> None:
+        """Moderator: stop another connection's stream (1503 without a moderator token)."""
+        rid = self._conn.force_unpublish(stream_id, now=self._now())
+        self._raise_if_failed(await self._track(rid))
+
     def send_rtc(self, to: str, payload: dict[str, Any]) -> Pending:
         """Relay a WebRTC offer / answer / candidate (media hook).  Sent only while connected:
         during an outage the result is ``failed`` 1010 at once (renegotiate on resume)."""
@@ -353,6 +381,7 @@ class Session:
                 self._http,
                 self,
                 connect_timeout=self._socket_timeout,
+                ssl_context=self._ssl,
             )
             self._transports[command.transport_id] = transport
             transport.start()

@@ -187,7 +187,7 @@ class SessionBridge(QObject):
         if session is None:
             return
         progress = getattr(session, "progress", None)
-        if callable(progress):  # Session.progress() is a method
+        if callable(progress):  # tolerate progress() as a method as well as a property
             progress = progress()
         info = self._banner.update(state, progress, self._clock(), self._reason)
         if info is not None:

@@ -89,6 +89,8 @@ class CallController(QObject):
         self.bridge = bridge
         self._factory = session_factory
         self._use_drop_proxy = drop_proxy
+        self.own_stream: Any = None  # StreamInfo of this client's announced stream
+        self._mic_muted = False
         self._proxy: Any = None
         self._restore: asyncio.TimerHandle | None = None
         self._request: JoinRequest | None = None
@@ -123,8 +125,40 @@ class CallController(QObject):
             self.join_failed.emit(JoinError("", f"Could not join: {exc}"))
             return False
         self.bridge.refresh()
+        await self._publish(request.name)
         self.joined.emit()
         return True
+
+    async def _publish(self, name: str) -> None:
+        """Announce this client's stream so others get a tile (name, mic state).
+
+        No video yet: the media layer (not wired here) will serve frames for this
+        stream and turn ``has_video`` on.  A subscriber-only token may not publish;
+        that is fine, the person just watches.
+        """
+        self.own_stream = None
+        publish = getattr(self.session, "publish_stream", None)
+        if publish is None:
+            return
+        try:
+            self.own_stream = await publish(name or "Guest", not self._mic_muted, False)
+        except TetherError as exc:
+            logger.info("not publishing: %s", exc)
+
+    @Slot(bool)
+    def set_mic_muted(self, muted: bool) -> None:
+        """Tell the others this client's mic is muted / live (their tile's mark)."""
+        self._mic_muted = muted
+        stream, session = self.own_stream, self.session
+        if stream is None or session is None:
+            return
+        self._spawn(self._update_stream(session, stream.id, has_audio=not muted))
+
+    async def _update_stream(self, session: Any, stream_id: str, **changes: Any) -> None:
+        try:
+            await session.update_stream(stream_id, **changes)
+        except TetherError as exc:
+            logger.info("stream update not sent: %s", exc)
 
     async def rejoin(self) -> bool:
         """Join again with the last request, after a disconnect."""
@@ -139,6 +173,7 @@ class CallController(QObject):
 
     async def _close_session(self) -> None:
         session, self.session = self.session, None
+        self.own_stream = None
         if session is not None:
             try:
                 await session.disconnect()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QGuiApplication
 
 from app.core.tokens import new_session_id
 from app.ui.bridge import SessionBridge
@@ -68,8 +69,11 @@ class Launcher(QObject):
 
     # --- entry -------------------------------------------------------------------------------
 
-    def start(self, *, server: str = "", token: str = "", name: str = "") -> None:
-        """Join at once when ``server`` and ``token`` are given, else show the dialog."""
+    def start(
+        self, *, server: str = "", token: str = "", name: str = "", local: bool = False
+    ) -> None:
+        """Join at once when ``server`` and ``token`` are given, or start a local test call
+        when ``local``; else just show the dialog."""
         self.dialog.set_values(
             server=server or self.settings.last_server,
             name=name or self.settings.last_name,
@@ -78,6 +82,8 @@ class Launcher(QObject):
         self.dialog.show()
         if server and token:
             self.dialog.join_button.click()  # same checks and errors as a click
+        elif local:
+            self.dialog.local_button.click()
 
     # --- join --------------------------------------------------------------------------------
 
@@ -106,7 +112,8 @@ class Launcher(QObject):
         if self.window is None:
             self.window = MainWindow(self.bridge, self.controller, display_name=name)
         self.window.show()
-        self.window.raise_()
+        if QGuiApplication.platformName() not in ("offscreen", "minimal"):
+            self.window.raise_()
 
     # --- local test call ---------------------------------------------------------------------
 

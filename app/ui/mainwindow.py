@@ -78,8 +78,11 @@ class MainWindow(QMainWindow):
         call = self.menuBar().addMenu("&Call")
         self.mute_action = QAction("&Mute microphone", self, checkable=True)
         self.mute_action.setShortcut(QKeySequence("Ctrl+D"))
-        self.camera_action = QAction("Turn &camera off", self, checkable=True)
+        self.camera_action = QAction("&Camera", self, checkable=True)  # checked = on
         self.camera_action.setShortcut(QKeySequence("Ctrl+E"))
+        # No video source is wired to the window yet (the media layer brings it).
+        self.camera_action.setEnabled(False)
+        self.camera_action.setToolTip("No camera or test pattern is connected yet")
         self.leave_action = QAction("&Leave call", self)
         self.leave_action.setShortcut(QKeySequence("Ctrl+W"))
         for action in (self.mute_action, self.camera_action, self.leave_action):
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         # Menus.
         self.leave_action.triggered.connect(controller.request_leave)
         self.mute_action.toggled.connect(self._on_mute)
+        self.mic_toggled.connect(controller.set_mic_muted)
         self.camera_action.toggled.connect(self._on_camera)
         for seconds, action in self.drop_actions.items():
             action.triggered.connect(lambda _=False, s=seconds: controller.simulate_drop(s))
@@ -154,10 +158,9 @@ class MainWindow(QMainWindow):
         self.mic_toggled.emit(muted)
 
     @Slot(bool)
-    def _on_camera(self, off: bool) -> None:
-        self.camera_action.setText("Turn &camera on" if off else "Turn &camera off")
-        self._update_self(camera_off=off)
-        self.camera_toggled.emit(off)
+    def _on_camera(self, on: bool) -> None:
+        self._update_self(camera_off=not on)
+        self.camera_toggled.emit(not on)
 
     def _update_self(self, **changes: bool) -> None:
         from dataclasses import replace

@@ -1,6 +1,7 @@
 """Find Tether's bundled resources (stylesheet, icons) in a checkout, a wheel or a frozen app.
 
-Resources live in ``resources/`` next to the ``app`` package.  A frozen build
+Resources live in ``resources/`` next to the ``app`` package (a checkout), or in
+``<prefix>/share/tether`` (a wheel installing them as data files).  A frozen build
 (PyInstaller and friends set ``sys._MEIPASS`` / ``sys.frozen``) must ship that
 directory as ``resources/`` beside the bundled package; ``TETHER_RESOURCES``
 overrides both for packagers with another layout.
@@ -26,7 +27,8 @@ def _candidates() -> list[Path]:
         found.append(Path(bundle) / "resources")
     if getattr(sys, "frozen", False):
         found.append(Path(sys.executable).resolve().parent / "resources")
-    found.append(_PACKAGE_ROOT / "resources")
+    found.append(_PACKAGE_ROOT / "resources")  # a checkout or an editable install
+    found.append(Path(sys.prefix) / "share" / "tether")  # a wheel's data files
     return found
 
 

@@ -80,6 +80,15 @@ class FakeSession:
         self.calls.append(("retry_now",))
         return self.state == "reconnecting"
 
+    async def publish_stream(self, name, has_audio, has_video):
+        self.calls.append(("publish_stream", name, has_audio, has_video))
+        self.own = StreamInfo("s-me", "me", name, has_audio, has_video, 0.0)
+        return self.own
+
+    async def update_stream(self, stream_id, has_audio=None, has_video=None):
+        self.calls.append(("update_stream", stream_id, has_audio, has_video))
+
+    @property
     def progress(self) -> Progress:
         return self._progress
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton
 
 runner = pytest.importorskip("app.server.runner")
@@ -74,6 +74,10 @@ def banner_button(window, text):
     return next(b for b in window.banner.findChildren(QPushButton) if b.text() == text)
 
 
+def tile_stream_id(window):
+    return window.grid.keys()[1]
+
+
 async def join_window(launcher, server, session_id, name="Ada"):
     token = server.make_token(session_id, data=json.dumps({"name": name}))
     launcher.start(server=server.url, token=token, name=name)
@@ -106,6 +110,18 @@ def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
             stream_id = window.grid.keys()[1]
             tile = window.grid.tile(stream_id)
             assert tile.findChild(QLabel, "tileName").text() == "Bot"
+
+            # Mic state crosses both ways: our mute reaches the bot, the bot's our tile.
+            await until(lambda: "on_stream_received" in bot_events.names(), what="our stream")
+            window.mute_action.trigger()
+            await until(
+                lambda: any(
+                    e[0] == "on_stream_updated" and not e[1].has_audio for e in bot_events.events
+                ),
+                what="mute reaches the bot",
+            )
+            await bot.update_stream(tile_stream_id(window), has_audio=False)
+            await until(lambda: tile.findChild(QLabel, "tileMicMuted").isVisible(), what="mark")
 
             # This client's link goes silent for 6 s.
             assert launcher.controller.simulate_drop(6)
@@ -191,5 +207,54 @@ def test_bad_token_and_unreachable_server_inline(qtbot, qloop, launcher):
         await until(lambda: launcher.dialog.error.isVisible(), timeout=20, what="server error")
         assert "Cannot reach the server" in launcher.dialog.error.text()
         await launcher.shutdown(0)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_one_second_ui_stall_is_not_a_reconnection(qtbot, qloop, launcher):
+    async def scenario():
+        async with runner.TetherServer() as server:
+            window = await join_window(launcher, server, new_session_id())
+            qtbot.addWidget(window)
+            seen = []
+            launcher.bridge.reconnection_started.connect(lambda: seen.append("reconnecting"))
+            QTimer.singleShot(0, lambda: time.sleep(1.0))  # the UI thread is busy for 1 s
+            await asyncio.sleep(4.0)  # longer than the client's 3 s silence timeout
+            assert seen == []
+            assert window.banner.property("state") == "hidden"
+            assert launcher.bridge.state == "connected"
+            await launcher.shutdown(0)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_local_test_call_and_a_guest_joins_with_the_invite(qtbot, qloop, launcher):
+    from app.ui.invite import parse_invite
+
+    async def scenario():
+        launcher.start()
+        launcher.dialog.name.setText("Ada")
+        launcher.dialog.local_button.click()
+        await until(lambda: launcher.local_dialog is not None, what="local call")
+        window = launcher.window
+        qtbot.addWidget(window)
+        invite = parse_invite(launcher.local_dialog.invite.text())
+        assert invite is not None and invite.server == launcher.local_server.url
+        assert "tether bot --server" in launcher.local_dialog.command.text()
+
+        guest_events = Recorder()
+        guest = session_mod.Session(invite.server, invite.token, guest_events)
+        await guest.connect()
+        await guest.publish_stream("Guest", True, False)
+        await until(lambda: len(window.grid) == 2, what="guest tile")
+        tile = window.grid.tile(window.grid.keys()[1])
+        assert tile.findChild(QLabel, "tileName").text() == "Guest"
+        assert tile.findChild(QLabel, "tilePlaceholder").text() == "G"  # no video
+        streams = [e[1] for e in guest_events.events if e[0] == "on_stream_received"]
+        assert [s.name for s in streams] == ["Ada"]
+        await guest.disconnect()
+        server = launcher.local_server
+        await launcher.shutdown(0)
+        assert launcher.local_server is None and server is not None
 
     qloop.run_until_complete(scenario())

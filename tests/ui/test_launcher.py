@@ -78,6 +78,7 @@ def test_direct_join_remembers_server_and_name(qtbot, qloop, settings):
         assert FakeSession.instances[0].calls == [
             ("init", "ws://127.0.0.1:9", "a.b.c"),
             ("connect",),
+            ("publish_stream", "Ada", True, False),
         ]
         assert (settings.last_server, settings.last_name) == ("ws://127.0.0.1:9", "Ada")
 

@@ -159,6 +159,7 @@ def test_join_drop_reconnect_and_disconnect_with_rejoin(call, qloop, fake_timer,
         assert FakeSession.instances[1].calls == [
             ("init", REQUEST.server, REQUEST.token),
             ("connect",),
+            ("publish_stream", "Ada", True, False),
         ]
         assert not window.banner.isVisible()
         assert window.windowTitle() == "Tether — in call"
@@ -167,6 +168,7 @@ def test_join_drop_reconnect_and_disconnect_with_rejoin(call, qloop, fake_timer,
         assert session.calls == [
             ("init", REQUEST.server, REQUEST.token),
             ("connect",),
+            ("publish_stream", "Ada", True, False),
             ("subscribe", "s-bot"),
             ("send_signal", "chat", "hello", None, True),
             ("send_signal", "chat", "while away", None, True),
@@ -235,14 +237,25 @@ def test_join_failure_is_reported_not_raised(call, qloop):
         assert "expired" in errors[0].text
 
 
-def test_mute_and_camera_update_self_tile(call, qtbot):
+def test_mute_updates_self_tile_and_tells_the_others(call, qloop):
     window, _ = call
-    muted = []
-    window.mic_toggled.connect(muted.append)
-    window.mute_action.trigger()
-    tile = window.grid.tile(SELF_KEY)
-    assert tile.findChild(QLabel, "tileMicMuted").isVisible()
-    assert window.mute_action.text() == "Un&mute microphone"
-    window.mute_action.trigger()
-    assert muted == [True, False]
-    assert window.banner.accessibleName() == "Connection status"
+
+    @in_loop(qloop)
+    async def _():
+        await window.controller.join(REQUEST)
+        session = FakeSession.instances[0]
+        muted = []
+        window.mic_toggled.connect(muted.append)
+        window.mute_action.trigger()
+        tile = window.grid.tile(SELF_KEY)
+        assert tile.findChild(QLabel, "tileMicMuted").isVisible()
+        assert window.mute_action.text() == "Un&mute microphone"
+        window.mute_action.trigger()
+        await settle()
+        assert muted == [True, False]
+        assert session.calls[-2:] == [
+            ("update_stream", "s-me", False, None),
+            ("update_stream", "s-me", True, None),
+        ]
+        assert not window.camera_action.isEnabled()  # no video source wired yet
+        assert window.banner.accessibleName() == "Connection status"

@@ -17,7 +17,12 @@ from PySide6.QtGui import QColor, QImage
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run"),
+    pytest.mark.timeout(120),
+]
+pytest.importorskip("app.server.runner")
+pytest.importorskip("app.client.session")
 
 
 def test_reconnecting_window_screenshot():
@@ -47,7 +52,7 @@ def test_reconnecting_window_screenshot():
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["platform"] == "xcb"
     assert report["banner_text"] == "Connection lost — reconnecting…"
-    assert report["tile_overlay_text"] == "Bot is reconnecting…"
+    assert report["tile_overlay_text"] == "Grace Hopper is reconnecting…"
 
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1280, 800)

@@ -98,7 +98,7 @@ def test_banner_disconnected_after_failed_reconnect_keeps_reason():
 def test_progress_as_mapping_and_one_message():
     tracker = BannerTracker()
     info = tracker.update("reconnecting", {"attempt": 3, "queued": 1}, 0.0)
-    assert info.detail == "Attempt 3 · 1 message waiting to send"
+    assert info.detail == "Attempt 3 · trying now · 1 message waiting to send"
 
 
 def test_tile_overlay_from_subscriber_view():
