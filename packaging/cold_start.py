@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -46,19 +47,28 @@ def evict(bundle: Path) -> int:
 
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        xvfb.kill()
-        raise SystemExit("cold_start: Xvfb did not start")
-    return xvfb, f":{number}"
+    """An Xvfb on a random high display number, away from the :0 and :99 other runs use.
+
+    ``-noreset``: by default Xvfb resets when its last client leaves (each run
+    and each poll), and a program that connects during the reset fails.
+    """
+    for _ in range(20):
+        number = random.randrange(300, 900)
+        read_fd, write_fd = os.pipe()
+        xvfb = subprocess.Popen(
+            ["Xvfb", f":{number}", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24"]
+            + ["-nolisten", "tcp", "-noreset"],
+            pass_fds=(write_fd,),
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            ready = pipe.readline().strip()
+        if ready == str(number):
+            return xvfb, f":{number}"
+        xvfb.terminate()  # that display was taken
+        xvfb.wait()
+    raise SystemExit("cold_start: Xvfb did not start")
 
 
 def _viewable_join_window(display: str) -> bool:
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 times.append(seconds)
                 print(f"run {run + 1}: {seconds * 1000:.0f} ms", file=sys.stderr)
     finally:
-        xvfb.kill()
+        xvfb.terminate()  # not kill: let it remove its socket and lock file
         xvfb.wait()
     sys.stderr.flush()
     print(
