@@ -89,7 +89,7 @@ class Publisher:
     @property
     def encodes(self) -> int:
         """VP8 encoder invocations so far (one per frame, however many subscribers)."""
-        return self.video_fanout.encodes if self.video_fanout else 0
+        return getattr(self.video_fanout, "encodes", 0)
 
     @property
     def peer_connections(self) -> list[RTCPeerConnection]:
