@@ -59,6 +59,8 @@ class StreamInfo(msgspec.Struct, frozen=True):
 class Join(_Msg, tag="join"):
     token: str
     version: int = PROTOCOL_VERSION
+    # The session the client means to join; refused (1005) if the token is for another.
+    session_id: str | None = None
 
 
 class Resume(_Msg, tag="resume"):
@@ -106,11 +108,37 @@ class Rtc(_Msg, tag="rtc"):
     payload: dict[str, Any]
 
 
+class ForceDisconnect(_Msg, tag="force_disconnect"):
+    """A moderator removes a connection from the session."""
+
+    csq: int
+    connection_id: str
+
+
+class ForceUnpublish(_Msg, tag="force_unpublish"):
+    """A moderator stops a stream."""
+
+    csq: int
+    stream_id: str
+
+
 class Leave(_Msg, tag="leave"):
     pass
 
 
-ClientMessage = Join | Resume | Ping | Signal | Publish | Unpublish | UpdateStream | Rtc | Leave
+ClientMessage = (
+    Join
+    | Resume
+    | Ping
+    | Signal
+    | Publish
+    | Unpublish
+    | UpdateStream
+    | Rtc
+    | ForceDisconnect
+    | ForceUnpublish
+    | Leave
+)
 
 # --- server -> client ----------------------------------------------------------------------
 
@@ -124,6 +152,7 @@ class Welcome(_Msg, tag="welcome"):
     heartbeat_timeout: float
     connections: list[ConnectionInfo]  # the others, in join order
     streams: list[StreamInfo]
+    interrupted: list[str] = []  # ids of the others that are away right now
     seq: int = 0
 
 
@@ -134,6 +163,7 @@ class Resumed(_Msg, tag="resumed"):
     replay_count: int
     connections: list[ConnectionInfo]  # the others now (after the replay is applied)
     streams: list[StreamInfo]
+    interrupted: list[str] = []
     seq: int = 0
 
 
@@ -240,6 +270,7 @@ REASON_FORCE_DISCONNECTED = "force_disconnected"
 REASON_REPLACED = "replaced"  # the same identity joined afresh while this one was away
 REASON_SERVER_SHUTDOWN = "server_shutdown"
 REASON_UNPUBLISHED = "unpublished"
+REASON_FORCE_UNPUBLISHED = "force_unpublished"
 
 # --- codecs -------------------------------------------------------------------------------
 
@@ -247,7 +278,19 @@ _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientMessage)
 _server_decoder = msgspec.json.Decoder(ServerMessage)
 _KNOWN_CLIENT_OPS = frozenset(
-    {"join", "resume", "ping", "signal", "publish", "unpublish", "update_stream", "rtc", "leave"}
+    {
+        "join",
+        "resume",
+        "ping",
+        "signal",
+        "publish",
+        "unpublish",
+        "update_stream",
+        "rtc",
+        "force_disconnect",
+        "force_unpublish",
+        "leave",
+    }
 )
 
 
