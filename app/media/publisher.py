@@ -165,6 +165,7 @@ class Publisher:
         peer = _Peer(sender, offer.sub_id, offer.gen, pc)
         self._peers[key] = peer
         pc.on("datachannel", lambda channel: self._start_heartbeat(peer, channel))
+        pc.on("connectionstatechange", lambda: self._check_peer(peer))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             for transceiver in pc.getTransceivers():
@@ -214,6 +215,15 @@ class Publisher:
         # Tell subscribers at once rather than at the next tick.
         for peer in self._peers.values():
             peer.beat(self.has_video, self.has_audio)
+
+    def _check_peer(self, peer: _Peer) -> None:
+        # A subscriber that vanished without a bye (and without its connection being
+        # dropped) is noticed by aiortc's consent checks after ~30 s: free its PC then.
+        if peer.pc.connectionState in ("failed", "closed"):
+            key = (peer.connection_id, peer.sub_id)
+            if self._peers.get(key) is peer:
+                del self._peers[key]
+                self._drop(peer)
 
     def _drop(self, peer: _Peer) -> None:
         if peer.heartbeat is not None:
