@@ -26,6 +26,7 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 from app.client.faultproxy import FaultProxy  # noqa: E402
 from app.client.session import Session  # noqa: E402
 from app.core.tokens import new_session_id  # noqa: E402
+from app.media.faults import drop_outgoing  # noqa: E402
 from app.media.session_link import MediaSession  # noqa: E402
 from app.media.sources import TestPatternTrack, ToneTrack  # noqa: E402
 from app.server.runner import TetherServer  # noqa: E402
@@ -65,15 +66,6 @@ class Marks:
         return next((f for f in self.frames if f > t), None)
 
 
-def black_hole(pc) -> None:
-    transports = {t.sender.transport.transport for t in pc.getTransceivers()}
-    if pc.sctp is not None:
-        transports.add(pc.sctp.transport.transport)
-    for ice in transports:
-        for protocol in ice._connection._protocols:
-            protocol.transport.sendto = lambda *args: None
-
-
 async def run_once(case: str, outage: float) -> dict[str, float]:
     server = TetherServer(host="127.0.0.1", port=0, secret=None, heartbeat_timeout=2.0)
     await server.start()
@@ -96,7 +88,7 @@ async def run_once(case: str, outage: float) -> dict[str, float]:
     while len(marks.frames) < 30:
         await asyncio.sleep(0.01)
     proxy.black_hole()
-    black_hole(publisher.peer_connections[0])
+    drop_outgoing(publisher.peer_connections[0])
     await marks.until("media_disconnected")
     await asyncio.sleep(outage)
     proxy.restore()

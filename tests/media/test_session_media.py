@@ -1,7 +1,7 @@
 """Media through the real session server: real Sessions, real aiortc on 127.0.0.1.
 
 The session's WebSocket can go through the fault proxy; the media path is black-holed
-by dropping what a peer connection sends (see ``_black_hole``).
+by dropping what a peer connection sends (:func:`app.media.faults.drop_outgoing`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import time
 import pytest
 
 from app.core.liveness import VIDEO_OFF_BY_PUBLISHER
+from app.media.faults import drop_outgoing
 from app.media.session_link import MediaSession
 from app.media.sources import TestPatternTrack, ToneTrack
 from tests.client.conftest import live  # noqa: F401  (fixture)
 from tests.media.recording import Recorder, until
-from tests.media.test_call import _black_hole
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -65,7 +65,7 @@ async def test_two_clients_exchange_video_and_audio_and_toggle_video(live):  # n
 async def test_media_only_failure_recovers_through_the_server(live):  # noqa: F811
     call = await live()
     (a, _, media_a, publisher), (b, rb, media_b, sub, rec) = await _pair(call)
-    _black_hole(publisher.peer_connections[0])
+    drop_outgoing(publisher.peer_connections[0])
     await rec.wait_for(lambda: "on_reconnected" in rec.names())
     await rec.frames(10)
     assert rec.names() == ["on_connected", "on_disconnected", "on_reconnected"]
@@ -81,7 +81,7 @@ async def test_publisher_drops_off_the_network_and_resumes(live, capsys):  # noq
     (a, ra, media_a, publisher), (b, rb, media_b, sub, rec) = await _pair(call, publisher_via=proxy)
     stream_id = sub.stream_id
     proxy.black_hole()
-    _black_hole(publisher.peer_connections[0])
+    drop_outgoing(publisher.peer_connections[0])
     await rec.wait_for(lambda: "on_disconnected" in rec.names())
     await rb.wait_for("on_connection_interrupted")
     await asyncio.sleep(3.0)
@@ -109,7 +109,7 @@ async def test_subscriber_drops_off_the_network_and_its_resume_renegotiates(live
         call, subscriber_via=proxy
     )
     proxy.black_hole()
-    _black_hole(publisher.peer_connections[0])  # its whole network is gone
+    drop_outgoing(publisher.peer_connections[0])  # its whole network is gone
     await rec.wait_for(lambda: "on_disconnected" in rec.names())
     await rb.wait_for("on_reconnection_started")
     await asyncio.sleep(2.0)
