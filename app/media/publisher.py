@@ -117,9 +117,14 @@ class Publisher:
 
     # --- engine side ----------------------------------------------------------------------
 
-    def start(self, stream_id: str, send: Send) -> None:
+    def start(
+        self, stream_id: str, send: Send, configuration: RTCConfiguration | None = None
+    ) -> None:
+        """Begin serving ``stream_id``: called by :meth:`MediaEngine.publish`."""
         self.stream_id = stream_id
         self._send = send
+        if configuration is not None:
+            self._configuration = configuration
         for fanout in (self.video_fanout, self.audio_fanout):
             if fanout is not None:
                 fanout.start()
