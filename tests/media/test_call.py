@@ -253,3 +253,24 @@ async def test_audio_only_stream_is_live_on_audio_and_heartbeats(hub):
     assert sub.video_frames == 0 and sub.generation == 1
     await sub_engine.close()
     await pub_engine.close()
+
+
+async def test_five_media_failures_in_a_row_leak_nothing(call):
+    publisher, engine = call
+    rec = Recorder()
+    sub = engine("a").subscribe("s1", "pub", rec)
+    await rec.frames(5)
+    threads = _own_threads()
+    for n in range(1, 6):
+        drop_outgoing(publisher.peer_connections[0])
+        await rec.wait_for(lambda n=n: rec.names().count("on_reconnected") == n)
+        await rec.frames(5)
+    assert rec.names() == ["on_connected"] + ["on_disconnected", "on_reconnected"] * 5
+    assert sub.generation == 6 and len(publisher.peer_connections) == 1
+    assert len(publisher.video_fanout.tracks) == 1
+    await until(lambda: _own_threads() <= threads)  # old PCs' decoder threads have ended
+
+
+def _own_threads():
+    # The loop's default executor grows lazily (aiortc encodes Opus there): not a leak.
+    return sum(not t.name.startswith("asyncio_") for t in threading.enumerate())
