@@ -2,6 +2,7 @@
 
     python -m bench.media_call --subscribers 1 --seconds 20
     python -m bench.media_call --subscribers 3 --seconds 20
+    python -m bench.media_call --subscribers 3 --seconds 20 --encode-per-pc   # plain aiortc
 
 The parent starts a publisher process (640x480@30 test pattern + tone by default) and a
 subscriber process with N subscriptions, joined by loopback-TCP signalling; media goes
@@ -29,6 +30,7 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 from app.media import barcode  # noqa: E402
 from app.media.engine import MediaEngine  # noqa: E402
+from app.media.fanout import RawFanout  # noqa: E402
 from app.media.publisher import Publisher  # noqa: E402
 from app.media.sources import TestPatternTrack, ToneTrack  # noqa: E402
 from app.media.subscriber import SubscriberCallbacks  # noqa: E402
@@ -53,9 +55,13 @@ async def publisher(args) -> None:
     print(json.dumps({"port": port}), flush=True)
     await ready.wait()
     engine = MediaEngine(links[0].endpoint("pub"))
-    video = TestPatternTrack(args.width, args.height, args.fps)
+    video = TestPatternTrack(args.width, args.height, args.fps, noise=args.noise)
     audio = ToneTrack() if args.audio else None
-    pub = await engine.publish("s1", Publisher(video=video, audio=audio))
+    publisher = Publisher(video=video, audio=audio)
+    if args.encode_per_pc:
+        # For comparison: plain aiortc, where every PC's sender encodes the raw frames.
+        publisher.video_fanout = RawFanout(video)
+    pub = await engine.publish("s1", publisher)
     while len(pub.peer_connections) < args.subscribers:
         await asyncio.sleep(0.1)
     await asyncio.sleep(args.warmup)
@@ -69,7 +75,10 @@ async def publisher(args) -> None:
                 "role": "publisher",
                 "subscribers": peers,
                 "cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / (wall1 - wall0), 1),
-                "encodes_per_second": round((enc1 - enc0) / (wall1 - wall0), 1),
+                "shared_encodes_per_second": round((enc1 - enc0) / (wall1 - wall0), 1),
+                "mode": "encode-per-pc" if args.encode_per_pc else "encode-once",
+                "audio": args.audio,
+                "picture": "noise" if args.noise else "stripes",
             }
         ),
         flush=True,
@@ -135,6 +144,8 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--no-audio", dest="audio", action="store_false")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--encode-per-pc", action="store_true")
+    parser.add_argument("--noise", action="store_true", help="random texture: hardest to encode")
     args = parser.parse_args()
     if args.role == "publisher":
         asyncio.run(publisher(args))
@@ -149,7 +160,12 @@ def main() -> None:
         f"--width={args.width}",
         f"--height={args.height}",
         f"--fps={args.fps}",
-    ] + ([] if args.audio else ["--no-audio"])
+    ]
+    common += (
+        ([] if args.audio else ["--no-audio"])
+        + (["--encode-per-pc"] if args.encode_per_pc else [])
+        + (["--noise"] if args.noise else [])
+    )
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     pub = subprocess.Popen(
         [sys.executable, "-m", "bench.media_call", "--role=publisher", *common],

@@ -1,6 +1,6 @@
 """Per-frame cost of VP8 encode, decode, and conversion to QImage-ready bytes.
 
-    python -m bench.media_decode [--frames 300] [--width 640 --height 480]
+    python -m bench.media_decode [--frames 300] [--width 640 --height 480] [--noise]
 
 Encodes the test pattern with the publisher's encoder settings, then times, per frame:
 decode (libvpx via av, as aiortc's receiver does), conversion of the decoded yuv420p
@@ -33,12 +33,13 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--bitrate", type=int, default=1_000_000)
+    parser.add_argument("--noise", action="store_true", help="random texture: hardest content")
     args = parser.parse_args()
 
     import asyncio
 
     async def make_track():
-        return TestPatternTrack(args.width, args.height, 30)
+        return TestPatternTrack(args.width, args.height, 30, noise=args.noise)
 
     track = asyncio.run(make_track())
     encoder = _vp8_encoder(args.width, args.height, args.bitrate)
@@ -77,7 +78,8 @@ def main() -> None:
             ok += stamp is not None
             assert len(rgb) >= args.width * args.height * 3 and len(bgra) >= 4 * args.width
     size = sum(map(len, packets)) / len(packets)
-    print(f"{args.width}x{args.height}, {args.frames} frames, {size / 1000:.1f} kB/frame avg")
+    picture = "noise" if args.noise else "stripes"
+    print(f"{args.width}x{args.height} {picture}, {args.frames} frames, {size / 1000:.1f} kB/frame")
     print(_summary("render test pattern", t_render))
     print(_summary("VP8 encode", t_encode))
     print(_summary("VP8 decode", t_decode))

@@ -23,19 +23,11 @@ import aioice.ice
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 from app.media.engine import MediaEngine  # noqa: E402
+from app.media.faults import drop_outgoing  # noqa: E402
 from app.media.publisher import Publisher  # noqa: E402
 from app.media.signalling import LoopbackHub  # noqa: E402
 from app.media.sources import TestPatternTrack, ToneTrack  # noqa: E402
 from app.media.subscriber import SubscriberCallbacks  # noqa: E402
-
-
-def black_hole(pc) -> None:
-    transports = {t.sender.transport.transport for t in pc.getTransceivers()}
-    if pc.sctp is not None:
-        transports.add(pc.sctp.transport.transport)
-    for ice in transports:
-        for protocol in ice._connection._protocols:
-            protocol.transport.sendto = lambda *args: None
 
 
 class Marks(SubscriberCallbacks):
@@ -77,7 +69,7 @@ async def run_once(resume: bool) -> dict[str, float]:
     if resume:
         hub.connected = False
     cut = time.monotonic()
-    black_hole(publisher.peer_connections[0])
+    drop_outgoing(publisher.peer_connections[0])
     disconnected = await marks.wait("disconnected")
     result = {"detect": disconnected - cut}
     if resume:

@@ -32,10 +32,19 @@ class TcpLink:
     async def _write(self, line: dict[str, Any]) -> None:
         if self._writer.is_closing():
             raise TetherError(ErrorCode.NOT_CONNECTED, "signalling socket closed")
-        self._writer.write(json.dumps(line).encode() + b"\n")
-        await self._writer.drain()
+        try:
+            self._writer.write(json.dumps(line).encode() + b"\n")
+            await self._writer.drain()
+        except ConnectionError as exc:
+            raise TetherError(ErrorCode.NOT_CONNECTED, f"signalling socket: {exc}") from None
 
     async def _read(self) -> None:
+        try:
+            await self._read_lines()
+        except ConnectionError:
+            pass  # the other process finished first
+
+    async def _read_lines(self) -> None:
         while line := await self._reader.readline():
             msg = json.loads(line)
             endpoint = self._endpoints.get(msg["to"])

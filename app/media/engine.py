@@ -74,8 +74,7 @@ class MediaEngine:
         """Serve ``stream_id`` (as announced by the session) from ``publisher``."""
         if stream_id in self.publishers:
             raise TetherError(ErrorCode.INVALID_PARAMETER, f"stream {stream_id} already published")
-        publisher._configuration = self.configuration
-        publisher.start(stream_id, self.signalling.send)
+        publisher.start(stream_id, self.signalling.send, self.configuration)
         self.publishers[stream_id] = publisher
         return publisher
 

@@ -20,10 +20,12 @@ import collections
 import concurrent.futures
 import fractions
 import logging
+import multiprocessing
 from typing import Any
 
 import av
 from aiortc import RTCRtpSender
+from aiortc.codecs.vpx import number_of_threads
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 logger = logging.getLogger(__name__)
@@ -141,7 +143,11 @@ class _Fanout:
             self._tracks.remove(track)
 
 
-class AudioFanout(_Fanout):
+class RawFanout(_Fanout):
+    """Shares raw frames; each peer connection's sender encodes them itself."""
+
+
+class AudioFanout(RawFanout):
     """Shares raw audio frames; each peer connection's sender encodes Opus itself.
 
     Opus at 48 kHz mono costs far less than VP8, and aiortc's Opus encoder keeps
@@ -240,7 +246,9 @@ def _vp8_encoder(width: int, height: int, bitrate: int) -> Any:
         "static-thresh": "1",
         "undershoot-pct": "100",
     }
-    codec.thread_count = 2
+    # aiortc's rule: one thread up to 640x480.  More threads cost more CPU than they save
+    # at this size (measured: 2 threads ~6 ms/frame of CPU vs ~1 ms with one).
+    codec.thread_count = number_of_threads(width * height, multiprocessing.cpu_count())
     return codec
 
 

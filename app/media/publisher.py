@@ -89,7 +89,7 @@ class Publisher:
     @property
     def encodes(self) -> int:
         """VP8 encoder invocations so far (one per frame, however many subscribers)."""
-        return self.video_fanout.encodes if self.video_fanout else 0
+        return getattr(self.video_fanout, "encodes", 0)
 
     @property
     def peer_connections(self) -> list[RTCPeerConnection]:
@@ -117,9 +117,14 @@ class Publisher:
 
     # --- engine side ----------------------------------------------------------------------
 
-    def start(self, stream_id: str, send: Send) -> None:
+    def start(
+        self, stream_id: str, send: Send, configuration: RTCConfiguration | None = None
+    ) -> None:
+        """Begin serving ``stream_id``: called by :meth:`MediaEngine.publish`."""
         self.stream_id = stream_id
         self._send = send
+        if configuration is not None:
+            self._configuration = configuration
         for fanout in (self.video_fanout, self.audio_fanout):
             if fanout is not None:
                 fanout.start()
@@ -165,6 +170,7 @@ class Publisher:
         peer = _Peer(sender, offer.sub_id, offer.gen, pc)
         self._peers[key] = peer
         pc.on("datachannel", lambda channel: self._start_heartbeat(peer, channel))
+        pc.on("connectionstatechange", lambda: self._check_peer(peer))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             for transceiver in pc.getTransceivers():
@@ -214,6 +220,15 @@ class Publisher:
         # Tell subscribers at once rather than at the next tick.
         for peer in self._peers.values():
             peer.beat(self.has_video, self.has_audio)
+
+    def _check_peer(self, peer: _Peer) -> None:
+        # A subscriber that vanished without a bye (and without its connection being
+        # dropped) is noticed by aiortc's consent checks after ~30 s: free its PC then.
+        if peer.pc.connectionState in ("failed", "closed"):
+            key = (peer.connection_id, peer.sub_id)
+            if self._peers.get(key) is peer:
+                del self._peers[key]
+                self._drop(peer)
 
     def _drop(self, peer: _Peer) -> None:
         if peer.heartbeat is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -62,6 +63,7 @@ class TestPatternTrack(MediaStreamTrack):
         fps: float = 30.0,
         *,
         wall_clock: Callable[[], float] = time.time,
+        noise: bool = False,
     ) -> None:
         super().__init__()
         if width % 2 or height % 2:
@@ -76,6 +78,9 @@ class TestPatternTrack(MediaStreamTrack):
         if self._band + 16 > height:
             raise ValueError(f"picture height {height} leaves no room below the frame code")
         self._stripes = bytes((x * 3) & 0xFF for x in range(2 * width))
+        # A moving random texture instead of stripes: the hardest content for the encoder,
+        # for benchmarks (a camera picture costs somewhere in between).
+        self._noise = os.urandom(2 * width * height) if noise else b""
         self._chroma_u = bytes([96]) * ((width // 2) * (height // 2))
         self._chroma_v = bytes([160]) * ((width // 2) * (height // 2))
 
@@ -96,9 +101,14 @@ class TestPatternTrack(MediaStreamTrack):
         y_plane = frame.planes[0]
         stride = y_plane.line_size
         pad = b"\x00" * (stride - w)
-        shift = (counter * 4) % w
-        stripes = self._stripes[shift : shift + w] + pad
-        luma = bytearray(stripes * h)
+        if self._noise:
+            start = (counter * 7919) % (w * h)
+            luma = bytearray(
+                b"".join(self._noise[start + y * w : start + (y + 1) * w] + pad for y in range(h))
+            )
+        else:
+            shift = (counter * 4) % w
+            luma = bytearray((self._stripes[shift : shift + w] + pad) * h)
         # Bouncing box, 64x64, below the code band.
         span_x, span_y = w - 64, h - self._band - 64
         bx = _bounce(counter * 5, span_x)

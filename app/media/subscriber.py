@@ -123,6 +123,7 @@ class Subscriber:
             self._timer.cancel()
         if self._negotiation is not None:
             self._negotiation.cancel()
+            await asyncio.gather(self._negotiation, return_exceptions=True)
         try:
             await self._send(self.connection_id, to_payload(MediaBye(self.stream_id, self.sub_id)))
         except TetherError:
