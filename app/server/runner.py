@@ -18,7 +18,13 @@ from aiohttp import web
 
 from app.core.tokens import DEFAULT_TTL, make_token
 from app.server.app import ServerApp
-from app.server.hub import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_WINDOW, Hub
+from app.server.hub import (
+    DEFAULT_AUTH_TIMEOUT,
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_WINDOW,
+    Hub,
+    Limits,
+)
 
 
 class TetherServer:
@@ -31,6 +37,8 @@ class TetherServer:
         reconnection_window: float = DEFAULT_WINDOW,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
+        auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     ) -> None:
         self.host = host
         self.port = port
@@ -40,6 +48,8 @@ class TetherServer:
             self.secret,
             reconnection_window=reconnection_window,
             heartbeat_timeout=heartbeat_timeout,
+            limits=limits,
+            auth_timeout=auth_timeout,
         )
         self._ssl = ssl_context
         self._server_app = ServerApp(self.hub)
