@@ -111,9 +111,9 @@ class BotProcess:
                 for x in lines
                 if x.get("event") == event and all(x.get(k) == v for k, v in match.items())
             ]
-            return found if len(found) >= count else None
+            return (found,) if len(found) >= count else None
 
-        return self.wait_until(enough, timeout, f"{count} x {event} {match or ''}".strip())
+        return self.wait_until(enough, timeout, f"{count} x {event} {match or ''}".strip())[0]
 
     def mark(self) -> int:
         """An index for ``wait_for(after=…)``: only lines from now on."""

@@ -299,6 +299,16 @@ class Lab:
             _ip("-n", self.hosts[x].ns, "route", "del", "blackhole", f"{self.hosts[y].addr}/32")
         return self._record("heal", f"{a}|{b}")
 
+    def wait_action(self, action: str, target: str, timeout: float) -> float:
+        """Wait until the lab did ``action`` on ``target`` (e.g. a timer's link_up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for when, a, t in list(self.actions):
+                if (a, t) == (action, target):
+                    return when
+            time.sleep(0.02)
+        raise LabError(f"{action} {target} did not happen within {timeout} s")
+
     def at(self, delay: float, action: Any, *args: Any) -> threading.Timer:
         """Run ``action(*args)`` after ``delay`` seconds on a timer thread (cancelled by close)."""
         timer = threading.Timer(delay, action, args)
