@@ -64,6 +64,11 @@ class BotProcess:
             self._eof = True
             self._cond.notify_all()
 
+    @property
+    def ended(self) -> bool:
+        """Its stdout is closed: the process is exiting or gone."""
+        return self._eof
+
     def join_readers(self, timeout: float) -> None:
         self._reader.join(timeout)
 

@@ -174,6 +174,7 @@ class Lab:
         self._files: list[IO[Any]] = []
         self._created: list[str] = []
         self._closed = False
+        self._closing = threading.Event()  # wakes a cut() that sleeps on a timer thread
         self._lock = threading.Lock()
         self._started_at = time.monotonic()
         self._max_lifetime = max_lifetime
@@ -233,6 +234,7 @@ class Lab:
             if self._closed:
                 return
             self._closed = True
+        self._closing.set()
         for timer in self._timers:
             timer.cancel()
         if self._watchdog is not None:
@@ -283,9 +285,9 @@ class Lab:
         """Link down for ``seconds``, then up; returns (down time, up time)."""
         down = self.link_down(host)
         try:
-            time.sleep(seconds)
+            self._closing.wait(seconds)
         finally:
-            up = self.link_up(host)
+            up = self.link_up(host) if not self._closed else time.time()
         return down, up
 
     def partition(self, a: str, b: str) -> float:
@@ -311,7 +313,15 @@ class Lab:
 
     def at(self, delay: float, action: Any, *args: Any) -> threading.Timer:
         """Run ``action(*args)`` after ``delay`` seconds on a timer thread (cancelled by close)."""
-        timer = threading.Timer(delay, action, args)
+
+        def run() -> None:
+            try:
+                action(*args)
+            except LabError:
+                if not self._closed:  # a fault planned for after the lab closed is moot
+                    raise
+
+        timer = threading.Timer(delay, run)
         timer.daemon = True
         self._timers.append(timer)
         timer.start()

@@ -266,9 +266,7 @@ def test_server_sigkill_gives_a_clear_outcome_within_the_window(lab_call, restar
 def _clear_join_outcome(bot: BotProcess, bound: float) -> str:
     """Wait for a join to end one way or the other within ``bound``: "joined" or "refused"."""
     line = bot.wait_until(
-        lambda lines: (
-            bot.proc.poll() is not None or any(x["event"] == "on_connected" for x in lines)
-        ),
+        lambda lines: bot.ended or any(x["event"] == "on_connected" for x in lines),
         bound,
         "on_connected or an exit",
     )
@@ -307,9 +305,9 @@ def test_link_down_during_connect_fails_clearly_then_a_new_join_works(lab_call):
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2])
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.15, 0.2, 0.25])
 def test_cut_at_points_during_the_join_ends_clearly(lab_call, delay):
-    # The bot's process starts, imports, then opens its socket and joins; a 3 s cut lands
+    # The bot joins ~0.2 s after its process starts (measured here); a 3 s cut lands
     # somewhere in that.  Either it joins (and then works, after resuming if it noticed) or it
     # says it cannot join; it never hangs, and the others never keep a ghost past the window.
     call = lab_call(1, clients=2, window=8)
