@@ -62,8 +62,13 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    for r in cells:
-        lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    for raw, r in zip(rows, cells, strict=True):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if isinstance(v, str) else c.rjust(w)
+                for v, c, w in zip(raw, r, widths, strict=True)
+            )
+        )
     return "\n".join(lines)
 
 
