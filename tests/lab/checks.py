@@ -79,3 +79,38 @@ def assert_all_sent(bot: BotProcess, ids: list[str]) -> None:
     assert not missing and not failed, (
         f"{bot.name}: no result for {missing[:10]} ({len(missing)}), failed {failed[:10]}"
     )
+
+
+def _bot_reports_interruptions() -> bool:
+    from app.client.bot import BotCallbacks
+
+    return hasattr(BotCallbacks, "on_connection_interrupted")
+
+
+# The session core has these callbacks; the bot prints them once it defines them.
+BOT_REPORTS_INTERRUPTIONS = _bot_reports_interruptions()
+
+
+def plain(story: list[str]) -> list[str]:
+    """A peer story without its interrupted / resumed lines, which must be well formed:
+    every interruption ends in a resume or in the drop that follows it."""
+    out: list[str] = []
+    away = False
+    for event in story:
+        if event == "on_connection_interrupted":
+            assert not away, f"interrupted twice in a row: {story}"
+            away = True
+            continue
+        if event == "on_connection_resumed":
+            assert away, f"resumed without an interruption: {story}"
+            away = False
+            continue
+        if event.startswith("on_connection_dropped"):
+            away = False
+        out.append(event)
+    assert not away, f"left interrupted: {story}"
+    return out
+
+
+def interruptions(story: list[str]) -> int:
+    return story.count("on_connection_interrupted")

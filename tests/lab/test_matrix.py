@@ -15,9 +15,12 @@ import pytest
 
 from tests.lab.bot import BotProcess
 from tests.lab.checks import (
+    BOT_REPORTS_INTERRUPTIONS,
     assert_all_sent,
     assert_exactly_once_in_order,
+    interruptions,
     peer_story,
+    plain,
     received_data,
     results,
     session_story,
@@ -118,7 +121,10 @@ def _cut_and_resume(call: LabCall, seconds: float, *, must_notice: bool) -> None
         assert story in (CONNECTED, RESUMED), story
     for bot in others:
         assert session_story(bot) == CONNECTED
-        assert peer_story(bot, cut.connection_id) == ["on_connection_created"]
+        seen = peer_story(bot, cut.connection_id)
+        assert plain(seen) == ["on_connection_created"], seen
+        if BOT_REPORTS_INTERRUPTIONS and seconds >= 10:  # far past the server's 5 s timeout
+            assert interruptions(seen) == 1, seen
     if refused is not None:
         res = results(cut)[refused]
         assert (res["status"], res["code"]) == ("failed", 1010), res
@@ -136,7 +142,7 @@ def _leave_first(leaver: BotProcess, others: list[BotProcess]) -> None:
     want = ["on_connection_created", "on_connection_dropped(client_disconnected)"]
     for bot in others:
         bot.wait_until(
-            lambda _, bot=bot: peer_story(bot, leaver.connection_id) == want, 20, str(want)
+            lambda _, bot=bot: plain(peer_story(bot, leaver.connection_id)) == want, 20, str(want)
         )
 
 
@@ -191,10 +197,13 @@ def test_link_down_longer_than_window_ends_with_reasons_everywhere(lab_call):
     # The others: the connection dropped with its reason; their own call goes on.
     for bot in others:
         assert session_story(bot) == CONNECTED
-        assert peer_story(bot, cut.connection_id) == [
+        seen = peer_story(bot, cut.connection_id)
+        assert plain(seen) == [
             "on_connection_created",
             "on_connection_dropped(network_disconnected)",
-        ]
+        ], seen
+        if BOT_REPORTS_INTERRUPTIONS:
+            assert interruptions(seen) == 1, seen
     traffic.round(2, senders=others)
     traffic.wait_delivered(senders=others, receivers=others)
     traffic.check(senders=others, receivers=others)
@@ -226,7 +235,7 @@ def test_flapping_ten_times_ends_connected_nothing_lost_or_twice(lab_call):
     assert rest == ["on_reconnection_started", "on_reconnected"] * (len(rest) // 2), story
     for bot in others:
         assert session_story(bot) == CONNECTED
-        assert peer_story(bot, cut.connection_id) == ["on_connection_created"]
+        assert plain(peer_story(bot, cut.connection_id)) == ["on_connection_created"]
     assert set(call.leave_all().values()) == {0}
 
 
@@ -322,7 +331,7 @@ def test_cut_at_points_during_the_join_ends_clearly(lab_call, delay):
         seen = host.select("on_connection_created")
         if seen:
             host.wait_for("on_connection_dropped", 8 + 10)
-            assert peer_story(host, seen[0]["connection"]["id"]) == [
+            assert plain(peer_story(host, seen[0]["connection"]["id"])) == [
                 "on_connection_created",
                 "on_connection_dropped(network_disconnected)",
             ]
