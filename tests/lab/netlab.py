@@ -165,7 +165,7 @@ class Lab:
         for i in range(1, clients + 1):
             name = f"c{i}"
             self.hosts[name] = Host(name, self.prefix + name, f"{SUBNET}.{10 + i}", f"p-{name}")
-        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix=self.prefix, dir=_scratch()))
+        self._log_dir = log_dir  # made by start(): a Lab that never starts leaves nothing
         self.actions: list[tuple[float, str, str]] = []  # (wall time, action, target)
         self.server: ServerProcess | None = None
         self._procs: list[subprocess.Popen[Any]] = []
@@ -194,6 +194,8 @@ class Lab:
         if why:
             raise LabError(why)
         sweep_stale()
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix=self.prefix, dir=_scratch()))
         atexit.register(self.close)
         self._watchdog = threading.Timer(self._max_lifetime, self._expire)
         self._watchdog.daemon = True
@@ -254,6 +256,13 @@ class Lab:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the server's and bots' stderr go (one file each)."""
+        if self._log_dir is None:
+            raise LabError("the lab has not started")
+        return self._log_dir
 
     # -- faults -----------------------------------------------------------------------------
 
