@@ -29,10 +29,13 @@ class LabCall:
 
     lab: Lab
     session_id: str
+    bot_args: list[str] = field(default_factory=list)  # extra `tether bot` options for all
     bots: list[BotProcess] = field(default_factory=list)
 
     def join(self, host: str, name: str | None = None, *, wait: bool = True) -> BotProcess:
-        bot = self.lab.start_bot(host, session_id=self.session_id, name=name or host)
+        bot = self.lab.start_bot(
+            host, session_id=self.session_id, name=name or host, extra=self.bot_args
+        )
         self.bots.append(bot)
         if wait:
             bot.wait_for("on_connected", 30)
