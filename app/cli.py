@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument(
         "--window", type=parse_duration, default=30.0, help="reconnection window (default 30s)"
     )
+    srv.add_argument("--cert", help="PEM certificate: serve wss:// (with --key)")
+    srv.add_argument("--key", help="PEM private key for --cert")
     srv.add_argument(
         "--heartbeat-timeout",
         type=parse_duration,
@@ -107,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     tok.add_argument("--secret", help="token secret (default: TETHER_SECRET or the config file)")
 
     sub.add_parser("session", help="print a new session id")
+
+    cert = sub.add_parser("cert", help="make a self-signed development certificate for wss://")
+    cert.add_argument("--out", default=".", help="directory for tether-dev.crt / tether-dev.key")
+    cert.add_argument("--host", action="append", help="host name or address (repeatable)")
 
     bot = sub.add_parser(
         "bot",
@@ -135,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             return _token(args)
         if args.command == "session":
             print(new_session_id())
+            return 0
+        if args.command == "cert":
+            from app.server.tls import write_dev_certificate
+
+            crt, key = write_dev_certificate(args.out, args.host)
+            print(f"certificate: {crt}\nkey:         {key}")
+            print(f"serve:  tether server --cert {crt} --key {key}")
+            print(f"trust:  clients pass --ca-file {crt}")
             return 0
     except TetherError as exc:
         print(f"tether: error {int(exc.code)}: {exc.message}", file=sys.stderr)
@@ -169,8 +183,22 @@ def _token(args: argparse.Namespace) -> int:
 def _server(args: argparse.Namespace) -> int:
     from app.server.runner import TetherServer
 
+    ssl_context = None
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            print("tether: --cert and --key go together", file=sys.stderr)
+            return 2
+        from app.server.tls import server_context
+
+        try:
+            ssl_context = server_context(args.cert, args.key)
+        except (OSError, ValueError) as exc:
+            print(f"tether: cannot load the certificate: {exc}", file=sys.stderr)
+            return 2
+
     async def serve() -> None:
         server = TetherServer(
+            ssl_context=ssl_context,
             host=args.host,
             port=args.port,
             secret=resolve_secret(args.secret),

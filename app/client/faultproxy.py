@@ -13,9 +13,12 @@ Modes:
 
 * ``forward`` — bytes flow both ways.
 * ``black_hole`` — nothing is forwarded and nothing is closed: each side sees
-  silence, as on a dead Wi-Fi link, and only heartbeats can tell.  New
-  connections are accepted but not forwarded either.  Held bytes are delivered
-  after :meth:`restore`, like TCP retransmission after a short outage.
+  silence, as on a dead Wi-Fi link, and only heartbeats can tell.  Held bytes
+  are delivered after :meth:`restore`, like TCP retransmission after a short
+  outage.  New connections are accepted and held the same way (they go through
+  at once on restore), or with ``black_hole(drop_new=True)`` accepted and never
+  forwarded, not even after restore — like a SYN lost on the way, which only
+  the client's connect timeout ends.
 * ``cut`` — every open connection is reset on both sides at once; new
   connections are reset as soon as they arrive, until :meth:`restore`.
 
@@ -116,6 +119,8 @@ class FaultProxy:
         self.target_port = target_port
         self._listen_port = listen_port
         self.mode = FORWARD
+        self._drop_new = False
+        self._dead: set[asyncio.StreamWriter] = set()  # connections lost in a hole
         self._open = asyncio.Event()
         self._open.set()
         self._pairs: set[_Pair] = set()
@@ -137,6 +142,8 @@ class FaultProxy:
             self._server.close()
         for pair in list(self._pairs):
             pair.reset()
+        for writer in list(self._dead):
+            writer.transport.abort()
         for task in list(self._tasks):
             task.cancel()
         if self._server is not None:
@@ -153,9 +160,10 @@ class FaultProxy:
     def connections(self) -> int:
         return len(self._pairs)
 
-    def black_hole(self) -> None:
+    def black_hole(self, *, drop_new: bool = False) -> None:
         logger.info("fault proxy: %s -> black_hole", self.mode)
         self.mode = BLACK_HOLE
+        self._drop_new = drop_new
         self._open.clear()
 
     def cut(self) -> None:
@@ -174,6 +182,18 @@ class FaultProxy:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == CUT:
             _abort_with_rst(writer)
+            return
+        if self.mode == BLACK_HOLE and self._drop_new:
+            # Never forwarded: the client's connect attempt must time out on its own.
+            self._dead.add(writer)
+            try:
+                while await reader.read(_CHUNK):
+                    pass
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                self._dead.discard(writer)
+                writer.close()
             return
         pair = _Pair(self, (reader, writer))
         self._pairs.add(pair)

@@ -23,7 +23,13 @@ and, beyond the seed, ``on_connection_interrupted(connection)`` /
 the order things happened.  A callback that raises is logged; the session goes
 on.  Callbacks may call any method of the session.
 
-All times here (``progress().next_retry_at`` …) are on ``loop.time()``.
+``on_disconnected(reason)`` reasons: ``client_disconnected`` (you called
+disconnect), ``network_disconnected`` (the reconnection window passed),
+``resume_rejected`` (the server no longer held this connection: restarted, or
+its window passed first), ``token_expired`` (at resume), or the reason of a
+server ``closing`` (e.g. ``server_shutdown``).  After it nothing is retried.
+
+All times here (``progress.next_retry_at`` …) are on ``loop.time()``.
 """
 
 from __future__ import annotations
@@ -175,7 +181,9 @@ class Session:
     def is_interrupted(self, connection_id: str) -> bool:
         return connection_id in self._conn.interrupted
 
+    @property
     def progress(self) -> ReconnectionProgress:
+        """Where a reconnection stands; readable at any time (zeros when connected)."""
         p = self._conn.progress()
         return ReconnectionProgress(
             p["state"], p["attempt"], p["next_retry_at"], p["window_deadline"], p["queued"]
@@ -266,6 +274,17 @@ class Session:
         rid = self._conn.update_stream(
             stream_id, has_audio=has_audio, has_video=has_video, now=self._now()
         )
+        self._raise_if_failed(await self._track(rid))
+
+    async def force_disconnect(self, connection_id: str) -> None:
+        """Moderator: remove a connection; it sees ``on_disconnected("force_disconnected")``.
+        Raises :class:`TetherError` 1503 without a moderator token."""
+        rid = self._conn.force_disconnect(connection_id, now=self._now())
+        self._raise_if_failed(await self._track(rid))
+
+    async def force_unpublish(self, stream_id: str) -> None:
+        """Moderator: stop another connection's stream (1503 without a moderator token)."""
+        rid = self._conn.force_unpublish(stream_id, now=self._now())
         self._raise_if_failed(await self._track(rid))
 
     def send_rtc(self, to: str, payload: dict[str, Any]) -> Pending:

@@ -263,6 +263,24 @@ class ClientConnection:
             now,
         )
 
+    def force_disconnect(self, connection_id: str, *, now: float) -> int:
+        """Moderator: remove a connection (1503 without a moderator token)."""
+        return self._request(
+            "force_disconnect",
+            lambda csq: p.ForceDisconnect(csq=csq, connection_id=connection_id),
+            True,
+            now,
+        )
+
+    def force_unpublish(self, stream_id: str, *, now: float) -> int:
+        """Moderator: stop another connection's stream (1503 without a moderator token)."""
+        return self._request(
+            "force_unpublish",
+            lambda csq: p.ForceUnpublish(csq=csq, stream_id=stream_id),
+            True,
+            now,
+        )
+
     def send_rtc(self, to: str, payload: dict[str, Any], *, now: float) -> int:
         """Relay WebRTC negotiation to one connection; never queued across an outage
         (a stale offer is worse than none: the media layer renegotiates on resume)."""

@@ -39,6 +39,9 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_CONNECTION = 1404
     UNKNOWN_STREAM = 1405
     MESSAGE_TOO_LARGE = 1409  # WebSocket frame over the server's limit
+    SESSION_FULL = 1420  # connections per session
+    SERVER_FULL = 1421  # sessions per server
+    TOO_MANY_REQUESTS = 1429  # a rate limit; slow down and try again
     # Signals.
     SIGNAL_DATA_TOO_LONG = 1413
     SIGNAL_TYPE_TOO_LONG = 1414
@@ -48,6 +51,7 @@ class ErrorCode(enum.IntEnum):
     # Roles.
     PUBLISH_FORBIDDEN = 1501  # token's role may not publish
     NOT_STREAM_OWNER = 1502
+    MODERATION_FORBIDDEN = 1503  # force-disconnect / force-unpublish need a moderator token
     # Server.
     INTERNAL_ERROR = 2000
 
@@ -67,6 +71,9 @@ DIRECTION: dict[ErrorCode, Direction] = {
     ErrorCode.UNKNOWN_CONNECTION: Direction.LOCAL,
     ErrorCode.UNKNOWN_STREAM: Direction.LOCAL,
     ErrorCode.MESSAGE_TOO_LARGE: Direction.LOCAL,
+    ErrorCode.SESSION_FULL: Direction.REMOTE,
+    ErrorCode.SERVER_FULL: Direction.REMOTE,
+    ErrorCode.TOO_MANY_REQUESTS: Direction.REMOTE,
     ErrorCode.SIGNAL_DATA_TOO_LONG: Direction.LOCAL,
     ErrorCode.SIGNAL_TYPE_TOO_LONG: Direction.LOCAL,
     ErrorCode.SIGNAL_INVALID_TYPE: Direction.LOCAL,
@@ -74,6 +81,7 @@ DIRECTION: dict[ErrorCode, Direction] = {
     ErrorCode.SIGNAL_NOT_SENT: Direction.REMOTE,
     ErrorCode.PUBLISH_FORBIDDEN: Direction.REMOTE,
     ErrorCode.NOT_STREAM_OWNER: Direction.LOCAL,
+    ErrorCode.MODERATION_FORBIDDEN: Direction.REMOTE,
     ErrorCode.INTERNAL_ERROR: Direction.REMOTE,
 }
 

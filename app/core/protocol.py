@@ -108,11 +108,37 @@ class Rtc(_Msg, tag="rtc"):
     payload: dict[str, Any]
 
 
+class ForceDisconnect(_Msg, tag="force_disconnect"):
+    """A moderator removes a connection from the session."""
+
+    csq: int
+    connection_id: str
+
+
+class ForceUnpublish(_Msg, tag="force_unpublish"):
+    """A moderator stops a stream."""
+
+    csq: int
+    stream_id: str
+
+
 class Leave(_Msg, tag="leave"):
     pass
 
 
-ClientMessage = Join | Resume | Ping | Signal | Publish | Unpublish | UpdateStream | Rtc | Leave
+ClientMessage = (
+    Join
+    | Resume
+    | Ping
+    | Signal
+    | Publish
+    | Unpublish
+    | UpdateStream
+    | Rtc
+    | ForceDisconnect
+    | ForceUnpublish
+    | Leave
+)
 
 # --- server -> client ----------------------------------------------------------------------
 
@@ -244,6 +270,7 @@ REASON_FORCE_DISCONNECTED = "force_disconnected"
 REASON_REPLACED = "replaced"  # the same identity joined afresh while this one was away
 REASON_SERVER_SHUTDOWN = "server_shutdown"
 REASON_UNPUBLISHED = "unpublished"
+REASON_FORCE_UNPUBLISHED = "force_unpublished"
 
 # --- codecs -------------------------------------------------------------------------------
 
@@ -251,7 +278,19 @@ _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientMessage)
 _server_decoder = msgspec.json.Decoder(ServerMessage)
 _KNOWN_CLIENT_OPS = frozenset(
-    {"join", "resume", "ping", "signal", "publish", "unpublish", "update_stream", "rtc", "leave"}
+    {
+        "join",
+        "resume",
+        "ping",
+        "signal",
+        "publish",
+        "unpublish",
+        "update_stream",
+        "rtc",
+        "force_disconnect",
+        "force_unpublish",
+        "leave",
+    }
 )
 
 

@@ -74,6 +74,7 @@ class _HubCollector:
             ("expiries", "Connections dropped after the reconnection window"),
             ("interruptions", "Connections that entered the reconnection window"),
             ("signals_relayed", "Signals accepted and relayed"),
+            ("rate_limited", "Requests refused by a rate limit"),
             ("messages_in", "Client messages parsed"),
             ("messages_out", "Sequenced messages sent"),
         ):
@@ -132,7 +133,7 @@ class ServerApp:
         await ws.prepare(request)
         link = next(self._ids)
         self._writers[link] = _Writer(ws)
-        self.hub.link_opened(link, self.clock())
+        self.hub.link_opened(link, self.clock(), request.remote or "")
         self._flush()
         try:
             async for msg in ws:

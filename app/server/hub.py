@@ -24,6 +24,7 @@ import msgspec
 from app.core import protocol as p
 from app.core.errors import ErrorCode, TetherError, close_code
 from app.core.limits import check_signal
+from app.core.ratelimit import TokenBucket
 from app.core.tokens import TokenClaims, read_token
 from app.server.store import ConnectionRecord, MemoryStore, SessionRecord, Store
 
@@ -32,11 +33,29 @@ log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 30.0
 DEFAULT_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_HEARTBEAT_TIMEOUT = 5.0
-DEFAULT_AUTH_TIMEOUT = 10.0
+DEFAULT_AUTH_TIMEOUT = 5.0
 DEFAULT_REPLAY_LIMIT = 10_000  # sequenced messages held per connection
 
 WS_NORMAL = 1000
 WS_GOING_AWAY = 1001
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may ask of the server.  Refusals carry 1420, 1421 or 1429."""
+
+    connections_per_session: int = 100
+    sessions: int = 10_000
+    # Signals per connection: a burst that covers flushing a full client outbox
+    # (1,000 signals) after a resume, then a steady rate.
+    signal_burst: float = 1200.0
+    signal_rate: float = 300.0
+    # WebRTC offers / answers / candidates per connection.
+    rtc_burst: float = 300.0
+    rtc_rate: float = 60.0
+    # Refused joins per source address, refilled over a minute: a token guesser
+    # is slowed down, a person who mistyped is not.
+    failed_joins_per_minute: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ Action = Send | Close
 @dataclass
 class _Link:
     opened_at: float
+    address: str = ""
     connection_id: str | None = None
 
 
@@ -71,6 +91,7 @@ class Hub:
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
         replay_limit: int = DEFAULT_REPLAY_LIMIT,
+        limits: Limits | None = None,
         store: Store | None = None,
         new_id: Callable[[str], str] | None = None,
     ) -> None:
@@ -80,18 +101,23 @@ class Hub:
         self.heartbeat_timeout = heartbeat_timeout
         self.auth_timeout = auth_timeout
         self.replay_limit = replay_limit
+        self.limits = limits or Limits()
         self._store: Store = store if store is not None else MemoryStore()
         self._new_id = new_id or (lambda prefix: prefix + secrets.token_urlsafe(12))
         self._links: dict[int, _Link] = {}
         self._actions: list[Action] = []
+        self._signal_buckets: dict[str, TokenBucket] = {}
+        self._rtc_buckets: dict[str, TokenBucket] = {}
+        self._join_failures: dict[str, TokenBucket] = {}
         # Counters for /metrics; gauges are computed on demand.
         self.counters: Counter[str] = Counter()
         self.rejected_joins: Counter[str] = Counter()
 
     # --- entry points ---------------------------------------------------------------------
 
-    def link_opened(self, link: int, now: float) -> None:
-        self._links[link] = _Link(opened_at=now)
+    def link_opened(self, link: int, now: float, address: str = "") -> None:
+        """A socket opened; ``address`` is its peer's, for per-address limits."""
+        self._links[link] = _Link(opened_at=now, address=address)
 
     def link_closed(self, link: int, now: float) -> None:
         """The socket closed, for whatever reason.  Not a leave: the window opens."""
@@ -123,6 +149,8 @@ class Hub:
                 self._receive_joined(conn, message, now)
         except TetherError as exc:
             self._refuse(link, conn, exc, close=conn is None, csq=getattr(message, "csq", None))
+            if conn is None and exc.code != ErrorCode.TOO_MANY_REQUESTS:
+                self._count_failed_join(state.address, now)
 
     def frame_too_large(self, link: int, now: float) -> None:
         """The driver refused a frame over the size limit; the socket is closing."""
@@ -143,6 +171,9 @@ class Hub:
         return min(deadlines, default=None)
 
     def handle_timer(self, now: float) -> None:
+        for address, bucket in list(self._join_failures.items()):
+            if bucket.full(now):
+                del self._join_failures[address]
         for link, state in list(self._links.items()):
             if state.connection_id is None and now >= state.opened_at + self.auth_timeout:
                 self._links.pop(link)
@@ -200,12 +231,33 @@ class Hub:
         else:
             raise TetherError(ErrorCode.NOT_JOINED, "send join or resume first")
 
+    def _count_failed_join(self, address: str, now: float) -> None:
+        rate = self.limits.failed_joins_per_minute
+        bucket = self._join_failures.get(address)
+        if bucket is None:
+            bucket = self._join_failures[address] = TokenBucket(rate / 60.0, rate, now)
+        bucket.allow(now)
+
+    def _check_join_rate(self, address: str, now: float) -> None:
+        bucket = self._join_failures.get(address)
+        if bucket is not None and bucket.available(now) < 1.0:
+            log.warning("joins from %s refused: too many failed attempts", address)
+            raise TetherError(
+                ErrorCode.TOO_MANY_REQUESTS,
+                "too many failed joins from this address; wait a minute",
+            )
+
     def _join(self, link: int, state: _Link, message: p.Join, now: float) -> None:
+        self._check_join_rate(state.address, now)
         claims = read_token(self._secret, message.token, now=now)
         if message.session_id is not None and message.session_id != claims.session_id:
             raise TetherError(ErrorCode.INVALID_SESSION, "the token is for another session")
         session = self._store.session(claims.session_id)
         if session is None:
+            if self._store.session_count() >= self.limits.sessions:
+                raise TetherError(
+                    ErrorCode.SERVER_FULL, "this server has no room for another session"
+                )
             session = SessionRecord(id=claims.session_id)
             self._store.add_session(session)
         for other_id in list(session.connection_ids):
@@ -213,11 +265,13 @@ class Hub:
             if other is not None and other.identity == claims.nonce and other.interrupted:
                 log.info("connection %s replaced by a fresh join", other.id)
                 self._drop(other, p.REASON_REPLACED)
-        conn = self._new_connection(link, claims, now)
         session = self._store.session(claims.session_id)
         if session is None:  # the drop above emptied and removed it
             session = SessionRecord(id=claims.session_id)
             self._store.add_session(session)
+        if len(session.connection_ids) >= self.limits.connections_per_session:
+            raise TetherError(ErrorCode.SESSION_FULL, "this session is full")
+        conn = self._new_connection(link, claims, now)
         others = self._others(session, conn.id)
         session.connection_ids.append(conn.id)
         self._store.add_connection(conn)
@@ -254,6 +308,7 @@ class Hub:
         )
 
     def _resume(self, link: int, state: _Link, message: p.Resume, now: float) -> None:
+        self._check_join_rate(state.address, now)
         conn = self._store.connection(message.connection_id)
         if conn is None or not hmac.compare_digest(
             conn.resume_key.encode(), message.resume_key.encode()
@@ -335,6 +390,9 @@ class Hub:
     def _on_signal(
         self, conn: ConnectionRecord, session: SessionRecord, m: p.Signal, now: float
     ) -> None:
+        self._limit(
+            self._signal_buckets, conn, now, self.limits.signal_rate, self.limits.signal_burst
+        )
         check_signal(m.type, m.data)
         if m.to is not None and m.to not in session.connection_ids:
             raise TetherError(
@@ -405,6 +463,7 @@ class Hub:
         self._broadcast(session, p.StreamUpdated(stream=stream), exclude=conn.id)
 
     def _on_rtc(self, conn: ConnectionRecord, session: SessionRecord, m: p.Rtc, now: float) -> None:
+        self._limit(self._rtc_buckets, conn, now, self.limits.rtc_rate, self.limits.rtc_burst)
         target = self._store.connection(m.to) if m.to in session.connection_ids else None
         if target is None:
             raise TetherError(
@@ -413,12 +472,69 @@ class Hub:
         self._send(conn, p.Ack(csq=m.csq))
         self._send(target, p.RtcRelay(from_=conn.id, payload=m.payload))
 
+    def _on_force_disconnect(
+        self, conn: ConnectionRecord, session: SessionRecord, m: p.ForceDisconnect, now: float
+    ) -> None:
+        self._require_moderator(conn)
+        target = (
+            self._store.connection(m.connection_id)
+            if m.connection_id in session.connection_ids
+            else None
+        )
+        if target is None:
+            raise TetherError(
+                ErrorCode.UNKNOWN_CONNECTION, f"no connection {m.connection_id!r} in this session"
+            )
+        self._send(conn, p.Ack(csq=m.csq))
+        log.info("connection %s force-disconnected by %s", target.id, conn.id)
+        if target.link is not None:
+            self._send_raw(
+                target.link, p.Closing(code=WS_NORMAL, reason=p.REASON_FORCE_DISCONNECTED)
+            )
+        self._drop(target, p.REASON_FORCE_DISCONNECTED)
+
+    def _on_force_unpublish(
+        self, conn: ConnectionRecord, session: SessionRecord, m: p.ForceUnpublish, now: float
+    ) -> None:
+        self._require_moderator(conn)
+        stream = session.streams.get(m.stream_id)
+        owner = self._store.connection(stream.connection_id) if stream is not None else None
+        if stream is None or owner is None:
+            raise TetherError(
+                ErrorCode.UNKNOWN_STREAM, f"no stream {m.stream_id!r} in this session"
+            )
+        self._send(conn, p.Ack(csq=m.csq, stream_id=stream.id))
+        self._remove_stream(session, owner, stream.id, p.REASON_FORCE_UNPUBLISHED)
+        # The owner is told too: its stream is gone although it did not ask.
+        self._send(owner, p.StreamDropped(stream_id=stream.id, reason=p.REASON_FORCE_UNPUBLISHED))
+
+    def _require_moderator(self, conn: ConnectionRecord) -> None:
+        if conn.info.role != "moderator":
+            raise TetherError(ErrorCode.MODERATION_FORBIDDEN, "only a moderator token may do this")
+
+    def _limit(
+        self,
+        buckets: dict[str, TokenBucket],
+        conn: ConnectionRecord,
+        now: float,
+        rate: float,
+        burst: float,
+    ) -> None:
+        bucket = buckets.get(conn.id)
+        if bucket is None:
+            bucket = buckets[conn.id] = TokenBucket(rate, burst, now)
+        if not bucket.allow(now):
+            self.counters["rate_limited"] += 1
+            raise TetherError(ErrorCode.TOO_MANY_REQUESTS, "too many requests; slow down")
+
     _handlers: dict[type, Callable[..., None]] = {
         p.Signal: _on_signal,
         p.Publish: _on_publish,
         p.Unpublish: _on_unpublish,
         p.UpdateStream: _on_update,
         p.Rtc: _on_rtc,
+        p.ForceDisconnect: _on_force_disconnect,
+        p.ForceUnpublish: _on_force_unpublish,
     }
 
     # --- membership changes ---------------------------------------------------------------
@@ -446,6 +562,8 @@ class Hub:
             code, text = close or (WS_NORMAL, reason)
             self._actions.append(Close(conn.link, code, text))
         self._store.remove_connection(conn.id)
+        self._signal_buckets.pop(conn.id, None)
+        self._rtc_buckets.pop(conn.id, None)
         if session is None:
             return
         for stream_id in list(conn.stream_ids):

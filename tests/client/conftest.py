@@ -93,11 +93,12 @@ class Call:
         return proxy
 
     async def join(
-        self, via: FaultProxy | None = None, name: str = "s", **kwargs: Any
+        self, via: FaultProxy | None = None, name: str = "s", role: str = "publisher", **kwargs: Any
     ) -> tuple[Session, Recorder]:
         rec = Recorder()
         url = via.url if via is not None else self.server.url
-        session = Session(url, self.server.make_token(self.session_id), rec, name=name, **kwargs)
+        token = self.server.make_token(self.session_id, role=role)
+        session = Session(url, token, rec, name=name, **kwargs)
         self.sessions.append(session)
         await asyncio.wait_for(session.connect(), WAIT)
         return session, rec

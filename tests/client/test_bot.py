@@ -22,11 +22,11 @@ class Bot:
         self.lines: list[dict] = []
 
     @classmethod
-    async def start(cls, *args: str) -> Bot:
+    async def start(cls, *args: str, module: tuple[str, ...] = ("app.client.bot",)) -> Bot:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "app.client.bot",
+            *module,
             *args,
             cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,
@@ -116,6 +116,7 @@ async def test_bot_cannot_join_exits_non_zero_with_a_message(live):
     err = (await bot.proc.stderr.read()).decode()
     assert "cannot join" in err and "1004" in err
 
-    bot = await Bot.start("--server", "ws://127.0.0.1:9", "--token", "x")
+    # Through the CLI this time: `tether bot` is `python -m app bot`.
+    bot = await Bot.start("--server", "ws://127.0.0.1:9", "--token", "x", module=("app", "bot"))
     assert await asyncio.wait_for(bot.proc.wait(), WAIT) != 0
     assert "1013" in (await bot.proc.stderr.read()).decode()

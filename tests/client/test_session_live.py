@@ -106,7 +106,7 @@ async def test_black_hole_longer_than_window_disconnects_and_others_see_drops(li
 
     proxy.black_hole()
     await ra.wait_for("on_disconnected", timeout=WAIT)
-    pending = a.progress()
+    pending = a.progress
     assert pending.state == "disconnected"
     assert ra.names() == [
         "on_connected",
@@ -140,7 +140,7 @@ async def test_signals_sent_during_an_outage_arrive_once_in_order(live, fault):
         handles.append(a.send_signal("n", f"during-{i}"))
         await asyncio.sleep(0.4)
     assert a.state is State.RECONNECTING
-    assert a.progress().queued > 0
+    assert a.progress.queued > 0
     proxy.restore()
     results = await asyncio.wait_for(asyncio.gather(*handles), WAIT)
     assert [r.status for r in results] == ["sent"] * 15
@@ -233,3 +233,35 @@ async def test_token_for_another_session_is_refused_when_session_named(live):
     with pytest.raises(TetherError) as err:
         await other.connect()
     assert err.value.code is ErrorCode.INVALID_SESSION
+
+
+async def test_moderation_and_rtc_relay(live):
+    call = await live()
+    mod, rmod = await call.join(name="mod", role="moderator")
+    pub, rpub = await call.join(name="pub")
+    sub, rsub = await call.join(name="sub", role="subscriber")
+    relayed: list[tuple[str, dict]] = []
+    pub.add_rtc_listener(lambda frm, payload: relayed.append((frm, payload)))
+    assert (await sub.send_rtc(pub.connection.id, {"type": "offer", "sdp": "v=0"})).ok
+    await rpub.until(lambda: bool(relayed))
+    assert relayed == [(sub.connection.id, {"type": "offer", "sdp": "v=0"})]
+
+    with pytest.raises(TetherError) as err:
+        await sub.publish_stream("cam", True, True)
+    assert err.value.code is ErrorCode.PUBLISH_FORBIDDEN
+    stream = await pub.publish_stream("cam", True, True)
+    await pub.update_stream(stream.id, has_video=False)
+    await rsub.wait_for("on_stream_updated")
+    assert rsub.args("on_stream_updated")[0][0].has_video is False
+    with pytest.raises(TetherError) as err:
+        await sub.force_unpublish(stream.id)
+    assert err.value.code is ErrorCode.MODERATION_FORBIDDEN
+    await mod.force_unpublish(stream.id)
+    await rsub.wait_for("on_stream_dropped")
+    assert rsub.args("on_stream_dropped")[0][1] == "force_unpublished"
+    await mod.force_disconnect(pub.connection.id)
+    await rpub.wait_for("on_disconnected")
+    assert rpub.args("on_disconnected") == [("force_disconnected",)]
+    await rsub.wait_for("on_connection_dropped")
+    assert rsub.args("on_connection_dropped")[0][1] == "force_disconnected"
+    assert "on_reconnection_started" not in rpub.names()

@@ -244,6 +244,10 @@ class Peer:
         self.conn = conn
         self.link = "up"  # "up" | "black_hole" | "down"
         self.open: set[int] = set()  # transport ids the client believes open
+        # Frames caught in a black hole: ("up" | "down", transport id, message).  Like TCP,
+        # a socket that survives the hole delivers them late; a socket closed meanwhile
+        # loses them.
+        self.held: list[tuple[str, int, Any]] = []
         self.history: list[tuple[float, Any]] = []  # every event with its time
 
     def events(self, *types: type) -> list[Any]:
@@ -299,7 +303,17 @@ class Net:
         self.peers[name].link = "black_hole"
 
     def restore(self, name: str) -> None:
-        self.peers[name].link = "up"
+        peer = self.peers[name]
+        peer.link = "up"
+        held, peer.held = peer.held, []
+        for direction, tid, msg in held:
+            if tid not in peer.open:
+                continue
+            if direction == "up":
+                if (name, tid) in self.server.by_socket:
+                    self.server.receive((name, tid), msg, self.now)
+            else:
+                peer.conn.receive(tid, msg, self.now)
         self.pump()
 
     # --- running ------------------------------------------------------------------------
@@ -320,6 +334,8 @@ class Net:
                 peer = self.peers[name]
                 if peer.link == "up" and tid in peer.open:
                     peer.conn.receive(tid, msg, self.now)
+                elif peer.link == "black_hole" and tid in peer.open:
+                    peer.held.append(("down", tid, msg))
             closed, self.server.closed = self.server.closed, []
             for name, tid in closed:
                 busy = True
@@ -343,6 +359,8 @@ class Net:
         elif isinstance(cmd, ev.SendMessage):
             if peer.link == "up" and cmd.transport_id in peer.open:
                 self.server.receive(key, cmd.message, self.now)
+            elif peer.link == "black_hole" and cmd.transport_id in peer.open:
+                peer.held.append(("up", cmd.transport_id, cmd.message))
         elif isinstance(cmd, ev.CloseTransport):
             if cmd.transport_id in peer.open:
                 peer.open.discard(cmd.transport_id)

@@ -502,3 +502,46 @@ def test_who_is_away_at_join_and_after_resume_is_known():
     assert c.conn.state is State.CONNECTED
     assert c.conn.interrupted == {a.conn.connection.id, b.conn.connection.id}
     assert c.names()[-1] == "ConnectionInterrupted"
+
+
+def _joined(window: float = 30.0):
+    conn = ClientConnection("ok", backoff=[0, 100])
+    conn.connect(0.0)
+    tid = conn.take_commands()[0].transport_id
+    conn.transport_opened(tid, 0.0)
+    me = p.ConnectionInfo(id="c1", data="", created_at=0, role="publisher")
+    conn.receive(tid, p.Welcome("ses_x1234567", me, "k1", window, 1.0, 5.0, [], []), 0.0)
+    conn.take_commands()
+    conn.take_events()
+    return conn, tid
+
+
+def test_a_resume_answered_after_the_window_is_ignored():
+    conn, tid = _joined(window=10.0)
+    conn.transport_lost(tid, 1.0, "reset")  # window ends at 11.0
+    (open_,) = conn.take_commands()  # the lost socket needs no close
+    assert isinstance(open_, ev.OpenTransport)
+    conn.transport_opened(open_.transport_id, 2.0)
+    assert isinstance(conn.take_commands()[0].message, p.Resume)
+    assert conn.get_timer() == pytest.approx(5.0)  # 4 s after the attempt began
+    conn.handle_timer(5.0)  # no answer: the attempt is abandoned; the next is after the window
+    assert conn.progress()["next_retry_at"] is None
+    assert conn.get_timer() == 11.0
+    conn.handle_timer(11.0)
+    late = p.Resumed("k2", 0, 1, 0, [], [])
+    conn.receive(open_.transport_id, late, 11.5)  # a stale socket: ignored
+    names = [type(e).__name__ for e in conn.take_events() if not isinstance(e, ev.StateChanged)]
+    assert names == ["ReconnectionStarted", "Disconnected"]
+    assert conn.state is State.DISCONNECTED
+
+
+def test_a_resume_answered_just_inside_the_window_wins():
+    conn, tid = _joined(window=10.0)
+    conn.transport_lost(tid, 1.0, "reset")
+    open_ = conn.take_commands()[-1]
+    conn.transport_opened(open_.transport_id, 10.5)
+    conn.receive(open_.transport_id, p.Resumed("k2", 0, 1, 0, [], []), 10.999)
+    conn.handle_timer(11.0)
+    names = [type(e).__name__ for e in conn.take_events() if not isinstance(e, ev.StateChanged)]
+    assert names == ["ReconnectionStarted", "Reconnected"]
+    assert conn.state is State.CONNECTED

@@ -288,6 +288,7 @@ def test_cli_server_prints_a_working_token_and_token_command_works(tmp_path) -> 
 def test_cli_token_errors_are_clear(tmp_path) -> None:
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     env.pop("TETHER_SECRET", None)
+
     def run(*a: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "app", "token", *a], capture_output=True, text=True, env=env

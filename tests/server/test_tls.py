@@ -1,0 +1,41 @@
+"""wss:// with a development certificate: verified by clients that trust it, refused otherwise."""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+import aiohttp
+import pytest
+
+from app.core.tokens import new_session_id
+from app.server.runner import TetherServer
+from app.server.tls import server_context, write_dev_certificate
+
+
+@pytest.fixture
+def dev_cert(tmp_path):
+    return write_dev_certificate(tmp_path, ["127.0.0.1", "localhost"])
+
+
+async def test_wss_join_with_trusted_certificate(dev_cert) -> None:
+    crt, key = dev_cert
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    async with TetherServer(ssl_context=server_context(crt, key)) as server:
+        assert server.url.startswith("wss://127.0.0.1:")
+        trust = ssl.create_default_context(cafile=str(crt))
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(server.url, ssl=trust)
+            await ws.send_str(
+                json.dumps({"op": "join", "token": server.make_token(new_session_id())})
+            )
+            assert json.loads((await ws.receive(timeout=5)).data)["op"] == "welcome"
+            await ws.close()
+
+
+async def test_wss_refused_without_trust(dev_cert) -> None:
+    crt, key = dev_cert
+    async with TetherServer(ssl_context=server_context(crt, key)) as server:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await http.ws_connect(server.url)  # default verification on
