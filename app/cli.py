@@ -2,6 +2,8 @@
 
     tether                      the desktop app (Join dialog)
     tether --server URL --token T   join directly
+    tether --local              start a local test call at once
+    tether tether://join?…      join from an invite link
     tether server               a session server
     tether token --session S    a join token
     tether session              a new session id
@@ -72,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="join token (with --server)")
     parser.add_argument("--name", help="display name")
     parser.add_argument("--self-test", action="store_true", help="run the offscreen self-test")
+    parser.add_argument(
+        "--local", action="store_true", help="start a local test call at once (embedded server)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command")
 
@@ -125,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0].startswith("tether:"):  # an invite link, as the .desktop file passes
+        from app.ui.main import run as run_app
+
+        return run_app(argv)
     if argv[:1] == ["bot"]:
         from app.client.bot import main as bot_main
 

@@ -50,6 +50,8 @@ fi
 
 case "$mode" in
   app)
+    # No arguments: straight into a local test call on an embedded server.
+    if [ "$#" -eq 0 ]; then set -- --local; fi
     exec .venv/bin/tether "$@"
     ;;
   test)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -116,8 +117,16 @@ class Session:
         max_pending: int = 1000,
         max_pending_bytes: int = 1_000_000,
         name: str = "session",
+        ca_file: str | None = None,
     ) -> None:
+        """``ca_file``: PEM certificates to trust for ``wss://`` besides the system's.
+
+        Certificates are always verified; there is no switch to turn that off.
+        """
         self.url = url
+        self._ssl: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else True
+        )
         self.name = name
         self.callbacks = callbacks
         self._conn = ClientConnection(
@@ -372,6 +381,7 @@ class Session:
                 self._http,
                 self,
                 connect_timeout=self._socket_timeout,
+                ssl_context=self._ssl,
             )
             self._transports[command.transport_id] = transport
             transport.start()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -47,8 +48,10 @@ class WsTransport:
         owner: TransportOwner,
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
+        ssl_context: ssl.SSLContext | bool = True,
     ) -> None:
         self.tid = tid
+        self._ssl = ssl_context
         self.url = url
         self._http = http
         self._owner = owner
@@ -129,6 +132,7 @@ class WsTransport:
                     heartbeat=None,  # the protocol has its own, which the server sees too
                     autoping=True,
                     max_msg_size=FRAME_MAX,
+                    ssl=self._ssl,
                 ),
                 timeout=self._connect_timeout,
             )

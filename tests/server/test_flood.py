@@ -67,9 +67,7 @@ async def test_heartbeats_of_others_are_answered_during_a_signal_flood() -> None
         await asyncio.gather(flooder(), heartbeats())
         await flood.close()
         await asyncio.wait([drain], timeout=5)
-        print(
-            f"flood: {sent} sent, {refused} refused; pong max {max(pong_delays) * 1000:.0f} ms"
-        )
+        print(f"flood: {sent} sent, {refused} refused; pong max {max(pong_delays) * 1000:.0f} ms")
         assert sent > 2000  # it really was a flood (the burst allowance is 1,200)
         assert refused > 0 and ErrorCode.TOO_MANY_REQUESTS == 1429
         assert len(pong_delays) >= 5

@@ -39,3 +39,20 @@ async def test_wss_refused_without_trust(dev_cert) -> None:
         async with aiohttp.ClientSession() as http:
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await http.ws_connect(server.url)  # default verification on
+
+
+async def test_client_session_verifies_and_trusts_a_ca_file(dev_cert) -> None:
+    from app.client.session import Session
+    from app.core.errors import TetherError
+
+    crt, key = dev_cert
+    async with TetherServer(ssl_context=server_context(crt, key)) as server:
+        token = server.make_token(new_session_id())
+        untrusting = Session(server.url, token, connect_timeout=3.0)
+        with pytest.raises(TetherError) as refused:
+            await untrusting.connect()
+        assert refused.value.code == 1013 and "certificate" in refused.value.message.lower()
+        trusting = Session(server.url, token, ca_file=str(crt))
+        await trusting.connect()
+        assert trusting.connection is not None
+        await trusting.disconnect()

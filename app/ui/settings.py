@@ -1,0 +1,26 @@
+"""What Tether remembers between runs: the last server and display name (QSettings)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "Tether"
+APPLICATION = "Tether"
+
+
+class Settings:
+    def __init__(self, store: QSettings | None = None) -> None:
+        self._store = store or QSettings(ORGANIZATION, APPLICATION)
+
+    @property
+    def last_server(self) -> str:
+        return str(self._store.value("join/server", "") or "")
+
+    @property
+    def last_name(self) -> str:
+        return str(self._store.value("join/name", "") or "")
+
+    def remember(self, *, server: str, name: str) -> None:
+        self._store.setValue("join/server", server)
+        self._store.setValue("join/name", name)
+        self._store.sync()

@@ -1,0 +1,52 @@
+import os
+
+# Must be set before the QApplication exists; pytest-qt creates it lazily.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QObject, Signal  # noqa: E402
+
+from app.ui.resources import load_stylesheet  # noqa: E402
+
+
+@pytest.fixture
+def styled(qapp):
+    """The real stylesheet on the application, so colours and dimming are what users see."""
+    qapp.setStyleSheet(load_stylesheet())
+    yield qapp
+    qapp.setStyleSheet("")
+
+
+class FakeTimer(QObject):
+    """A timer that only fires when the test says so; records its starts and stops."""
+
+    timeout = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: list[tuple[str, int | None]] = []
+        self.active = False
+        self.interval: int | None = None
+
+    def start(self, msec: int) -> None:
+        self.history.append(("start", msec))
+        self.active = True
+        self.interval = msec
+
+    def stop(self) -> None:
+        if self.active:
+            self.history.append(("stop", None))
+        self.active = False
+
+    def isActive(self) -> bool:  # noqa: N802 (QTimer's name)
+        return self.active
+
+    def fire(self) -> None:
+        assert self.active, "fired a timer that was not started"
+        self.active = False
+        self.timeout.emit()
+
+
+@pytest.fixture
+def fake_timer():
+    return FakeTimer()
