@@ -13,13 +13,16 @@ Needs root (network namespaces; see tests/lab/netlab.py).  A server and two ``te
   received on c2, timed from link up and from ``on_reconnected``.
 
 Times are wall-clock (``time.time()``) on one machine: the lab's action times and the bots'
-callback times share the clock.  The baseline for detection is the configured rule itself
-(3 s of silence, heartbeat every 1 s): the figure is how close the real link comes to it.
+callback times share the clock.  Baseline, in the same run: the short cycle through the session
+core's loopback fault proxy (black hole, new connections lost too) with an in-process Session —
+what the core's own tests see — so the figure is how a real link compares with it.  The rule
+itself: heartbeat every 1 s, link lost after 3 s of silence.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import sys
 import time
@@ -81,6 +84,59 @@ def _flush(lab: Lab, probe: Any, peer: Any, run: int, count: int = 1000) -> dict
     }
 
 
+class _Times:
+    """Session callbacks recorded with ``time.time()``."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, float]] = []
+
+    def on_reconnection_started(self) -> None:
+        self.seen.append(("started", time.time()))
+
+    def on_reconnected(self) -> None:
+        self.seen.append(("reconnected", time.time()))
+
+    async def wait(self, what: str, after: int, timeout: float = 25.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, when in self.seen[after:]:
+                if name == what:
+                    return when
+            await asyncio.sleep(0.005)
+        raise TimeoutError(f"{what} not seen")
+
+
+async def _proxy_baseline(cycles: int) -> list[dict[str, float]]:
+    """The same cycle through the loopback fault proxy (black hole, new SYNs lost too)."""
+    from app.client.faultproxy import FaultProxy
+    from app.client.session import Session
+    from app.server.runner import TetherServer
+
+    async with TetherServer(host="127.0.0.1", port=0, reconnection_window=30) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        async with FaultProxy("127.0.0.1", port) as proxy:
+            times = _Times()
+            sid = new_session_id()
+            session = Session(proxy.url, server.make_token(sid), times, session_id=sid)
+            await session.connect()
+            out = []
+            try:
+                for _ in range(cycles):
+                    mark = len(times.seen)
+                    await asyncio.sleep(random.uniform(0.3, 1.3))
+                    down = time.time()
+                    proxy.black_hole(drop_new=True)
+                    started = await times.wait("started", mark)
+                    await asyncio.sleep(max(0.0, started + 0.5 - time.time()))
+                    up = time.time()
+                    proxy.restore()
+                    back = await times.wait("reconnected", mark)
+                    out.append({"detect": started - down, "recover": back - up})
+            finally:
+                await session.disconnect()
+    return out
+
+
 def measure(quick: bool) -> dict[str, Any]:
     short_n, long_n, flush_n = (4, 2, 1) if quick else (20, 8, 3)
     with Lab(clients=2, max_lifetime=900) as lab:
@@ -97,9 +153,13 @@ def measure(quick: bool) -> dict[str, Any]:
         probe.disconnect()
         peer.disconnect()
         story = [x["event"] for x in probe.lines if x["event"].startswith("on_re")]
+    baseline = asyncio.run(_proxy_baseline(short_n))
     cycles = short + long
     return {
         "silence_rule_s": SILENCE_RULE,
+        "baseline_proxy_detection_s": summary([c["detect"] for c in baseline]),
+        "baseline_proxy_recovery_s": summary([c["recover"] for c in baseline]),
+        "baseline_cycles": baseline,
         "detection_s": summary([c["detect"] for c in cycles]),
         "recovery_short_outage_s": summary([c["recover"] for c in short]),
         "recovery_10s_outage_s": summary([c["recover"] for c in long]),
@@ -116,6 +176,8 @@ def render(r: dict[str, Any]) -> str:
         ("link down -> on_reconnection_started", "detection_s"),
         ("link up -> on_reconnected (up 0.5 s after noticed)", "recovery_short_outage_s"),
         ("link up -> on_reconnected (down 10 s)", "recovery_10s_outage_s"),
+        ("baseline: loopback proxy black hole -> started", "baseline_proxy_detection_s"),
+        ("baseline: proxy restore (0.5 s after) -> reconnected", "baseline_proxy_recovery_s"),
     ):
         s = r[key]
         rows.append([label, s["n"], s["median"], s["p95"], s["min"], s["max"]])
