@@ -261,8 +261,12 @@ def test_server_sigkill_gives_a_clear_outcome_within_the_window(lab_call, restar
         story = session_story(bot)
         assert story[:2] == ["on_connected", "on_reconnection_started"], story
         assert len(story) == 3 and story[2].startswith("on_disconnected("), story
+        # Restarted: the new server does not know the connection and says so (1012).
+        # Not restarted: the window passes while every attempt is refused.
         reason = ends[bot.name]["reason"]
-        assert reason and reason != "client_disconnected", reason
+        assert reason == ("resume_rejected" if restart else "network_disconnected"), reason
+        if restart:
+            assert [x["code"] for x in bot.select("on_error")] == [1012]
         # A clear outcome within the window (plus detection), and the bot does not hang.
         assert ends[bot.name]["time"] - killed <= window + 4.0, ends[bot.name]["time"] - killed
         res = results(bot)["after-kill"]
