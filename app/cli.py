@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 import tomllib
@@ -226,8 +227,12 @@ def _server(args: argparse.Namespace) -> int:
             print(f"  a token for session {session_id}:\n    {token}", flush=True)
             print(f"  join it:  tether --server {server.url} --token {token}", flush=True)
             print(f"  or a bot: tether bot --server {server.url} --token {token}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()  # SIGINT / SIGTERM: tell clients it is final, then exit 0
         finally:
             await server.stop()
 

@@ -2,7 +2,12 @@
 # Set up Tether on Debian 12 (as root, or with sudo) and run it.
 #
 #   bash packaging/bootstrap.sh app  [tether args]   the desktop app (a local test call by default)
-#   bash packaging/bootstrap.sh test [pytest args]   the whole test suite
+#   bash packaging/bootstrap.sh test [pytest args]   the whole test suite, the frozen bundle too
+#   bash packaging/bootstrap.sh setup                set up only
+#
+# `test` builds the PyInstaller bundle (about 25 s) so that tests/packaging runs
+# against it; TETHER_FROZEN=path uses an existing bundle instead, and
+# TETHER_FROZEN=none leaves the frozen checks out.
 #
 # Idempotent: Debian packages are installed only when missing, the virtual
 # environment (.venv) only when pyproject.toml has changed since the last run.
@@ -12,7 +17,7 @@ mode="${1:-app}"
 shift || true
 
 debs=(
-  python3 python3-venv python3-dev gcc
+  python3 python3-venv python3-dev gcc binutils
   # Qt offscreen and on a screen (xcb)
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0
@@ -20,7 +25,7 @@ debs=(
   # QtMultimedia (audio playback)
   libpulse0
 )
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = setup ]; then
   # a real window for screenshots; network namespaces for the fault lab
   debs+=(xvfb xauth iproute2 procps)
 fi
@@ -44,7 +49,7 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stam
   echo "bootstrap: preparing .venv (pip packages)" >&2
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,freeze]"
   touch "$stamp"
 fi
 
@@ -54,11 +59,19 @@ case "$mode" in
     if [ "$#" -eq 0 ]; then set -- --local; fi
     exec .venv/bin/tether "$@"
     ;;
+  setup)
+    ;;
   test)
+    if [ -z "${TETHER_FROZEN:-}" ]; then
+      PYTHON=.venv/bin/python bash packaging/build.sh >&2
+      export TETHER_FROZEN="$PWD/dist/tether/tether"
+    elif [ "$TETHER_FROZEN" = none ]; then
+      unset TETHER_FROZEN
+    fi
     exec .venv/bin/python -m pytest "$@"
     ;;
   *)
-    echo "usage: bash packaging/bootstrap.sh app|test [args]" >&2
+    echo "usage: bash packaging/bootstrap.sh app|test|setup [args]" >&2
     exit 2
     ;;
 esac

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 
 import qasync
@@ -53,8 +54,20 @@ def make_app(argv: list[str]) -> QApplication:
 async def _main(launcher: Launcher, server: str, token: str, name: str, local: bool) -> int:
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     launcher.finished.connect(lambda status: done.done() or done.set_result(status))
+    _quit_on_signals(launcher)
     launcher.start(server=server, token=token, name=name, local=local)
     return await done
+
+
+def _quit_on_signals(launcher: Launcher) -> None:
+    """Ctrl-C or SIGTERM leaves the call properly (others see a clean leave)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int, frame: object) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(launcher.shutdown(0)))
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
 
 
 def run(argv: list[str] | argparse.Namespace | None = None) -> int:
