@@ -6,7 +6,8 @@ Three systems, each a server in its own process on 127.0.0.1 and clients in this
 
 - ``baseline``: ``bench.lab.ws_baseline`` (ack + relay, no session logic) with raw aiohttp
   WebSocket clients;
-- ``tether-raw``: ``tether server`` with raw aiohttp clients speaking the Tether protocol
+- ``tether-raw``: the Tether server (``bench.lab.tether_server``: the real server with its
+  300 signals/s per-connection limit lifted) with raw aiohttp clients speaking the Tether protocol
   (join, signal with csq, ack, ping with ack) — the server's own cost;
 - ``tether-session``: ``tether server`` with the real client library (``Session``):
   outbox, inbox, heartbeats — what an app sees.
@@ -201,11 +202,8 @@ class ServerProc:
         self.port = free_port()
         if kind == "baseline":
             argv = ["-m", "bench.lab.ws_baseline", "--port", str(self.port)]
-        else:
-            argv = [
-                "-m", "app", "server", "--host", "127.0.0.1", "--port", str(self.port),
-                "--secret", secret, "--window", "30s", "--heartbeat-timeout", "60s",
-            ]  # fmt: skip
+        else:  # the real server, its per-connection rate limits lifted (a policy, not a cost)
+            argv = ["-m", "bench.lab.tether_server", "--port", str(self.port), "--secret", secret]
         self.proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=ROOT,
