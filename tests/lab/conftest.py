@@ -30,11 +30,16 @@ class LabCall:
     lab: Lab
     session_id: str
     bot_args: list[str] = field(default_factory=list)  # extra `tether bot` options for all
+    program: tuple[str, ...] = ("-m", "app", "bot")
     bots: list[BotProcess] = field(default_factory=list)
 
     def join(self, host: str, name: str | None = None, *, wait: bool = True) -> BotProcess:
         bot = self.lab.start_bot(
-            host, session_id=self.session_id, name=name or host, extra=self.bot_args
+            host,
+            session_id=self.session_id,
+            name=name or host,
+            extra=self.bot_args,
+            program=self.program,
         )
         self.bots.append(bot)
         if wait:

@@ -417,13 +417,15 @@ class Lab:
         name: str | None = None,
         data: str | None = None,
         extra: list[str] | tuple[str, ...] = (),
+        program: tuple[str, ...] = ("-m", "app", "bot"),
     ) -> BotProcess:
-        """Start ``tether bot`` in ``host`` joining ``session_id`` on the lab's server."""
+        """Start ``tether bot`` (or ``program``, a participant with the same command line and
+        JSON lines) in ``host``, joining ``session_id`` on the lab's server."""
         assert self.server is not None, "start the server first"
         name = name or host
         token = self.token(session_id, data=name if data is None else data)
         argv = [
-            self.python, "-m", "app", "bot", "--server", self.server.url, "--token", token,
+            self.python, *program, "--server", self.server.url, "--token", token,
             "--session", session_id, "--name", name, *extra,
         ]  # fmt: skip
         stderr = self._open_log(f"bot-{name}.stderr")

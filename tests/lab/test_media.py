@@ -1,8 +1,9 @@
 """Media back after a real link cut: frames flow again, the stream dropped past the window.
 
-These run once ``tether bot`` can publish and subscribe (``--publish test-pattern --subscribe
-all``, printing ``on_render_frame`` for the first frame of each subscriber and the first after
-each ``on_reconnected``).  Until then they skip, and the matrix checks signalling only.
+Participants publish a test pattern and subscribe to every stream: ``tether bot --publish
+test-pattern --subscribe all`` once the bot has media, until then ``tests.lab.media_bot`` (the
+same JSON lines, over the same Session and MediaSession).  Each prints ``on_render_frame`` for
+the first frame of each subscriber and the first after each ``on_reconnected``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,22 @@ pytestmark = pytest.mark.lab
 MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
 
 
-def _bot_has_media() -> bool:
+def _participant() -> tuple[tuple[str, ...], list[str]] | None:
+    """``tether bot`` once it publishes; until then the lab's media bot (same JSON lines)."""
     from app.client.bot import build_parser
 
     options = {o for a in build_parser()._actions for o in a.option_strings}
-    return "--publish" in options
+    if "--publish" in options:
+        return ("-m", "app", "bot"), MEDIA_ARGS
+    try:
+        import app.media.session_link  # noqa: F401
+    except ImportError:
+        return None
+    return ("-m", "tests.lab.media_bot"), []
 
 
-needs_media = pytest.mark.skipif(
-    not _bot_has_media(), reason="tether bot has no --publish yet: media checks wait for it"
-)
+PARTICIPANT = _participant()
+needs_media = pytest.mark.skipif(PARTICIPANT is None, reason="no media in this checkout")
 
 
 def _media_call(make_lab, window: float) -> LabCall:
@@ -34,7 +41,9 @@ def _media_call(make_lab, window: float) -> LabCall:
 
     lab = make_lab(clients=2)
     lab.start_server(window=window)
-    call = LabCall(lab, new_session_id(), bot_args=MEDIA_ARGS)
+    assert PARTICIPANT is not None
+    program, args = PARTICIPANT
+    call = LabCall(lab, new_session_id(), bot_args=args, program=program)
     a, b = call.join("c1"), call.join("c2")
     call.settle()
     for me, other in ((a, b), (b, a)):
