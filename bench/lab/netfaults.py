@@ -9,6 +9,8 @@ Needs root (network namespaces; see tests/lab/netlab.py).  A server and two ``te
   against the 1 s heartbeat, so the spread of the 3 s silence rule shows);
 - recovery: link up -> ``on_reconnected``, for a link that returns 0.5 s after the client
   noticed (short outage) and one that was down 10 s (the retry loop in its steady pace);
+- media: both publish a test pattern and subscribe (``tests.lab.media_bot``); 5 s cuts of c1:
+  link up -> ``on_reconnected`` and -> the first new frame on each side;
 - queue flush: 1,000 signals queued on c1 during a cut -> all acknowledged on c1 and all
   received on c2, timed from link up and from ``on_reconnected``.
 
@@ -137,6 +139,39 @@ async def _proxy_baseline(cycles: int) -> list[dict[str, float]]:
     return out
 
 
+MEDIA_BOT = ("-m", "tests.lab.media_bot")
+
+
+def _media_cycles(cycles: int) -> list[dict[str, float]]:
+    """5 s cuts with both sides publishing and subscribing: link up -> the first new frame."""
+    with Lab(clients=2, max_lifetime=600) as lab:
+        lab.start_server(window=30, heartbeat_timeout=5)
+        sid = new_session_id()
+        probe = lab.start_bot("c1", session_id=sid, name="probe", program=MEDIA_BOT)
+        peer = lab.start_bot("c2", session_id=sid, name="peer", program=MEDIA_BOT)
+        for bot in (probe, peer):
+            bot.wait_for("on_render_frame", 40)
+        out = []
+        for _ in range(cycles):
+            marks = probe.mark(), peer.mark()
+            time.sleep(random.uniform(0.5, 1.5))
+            _, up = lab.cut("c1", 5.0)
+            back = probe.wait_for("on_reconnected", 25, after=marks[0])
+            here = probe.wait_for("on_render_frame", 25, after=marks[0])
+            there = peer.wait_for("on_render_frame", 25, after=marks[1])
+            out.append(
+                {
+                    "reconnected": back["time"] - up,
+                    "frame_at_cut_client": here["time"] - up,
+                    "frame_at_peer": there["time"] - up,
+                }
+            )
+            time.sleep(1.0)
+        probe.disconnect()
+        peer.disconnect()
+    return out
+
+
 def measure(quick: bool) -> dict[str, Any]:
     short_n, long_n, flush_n = (4, 2, 1) if quick else (20, 8, 3)
     with Lab(clients=2, max_lifetime=900) as lab:
@@ -154,12 +189,15 @@ def measure(quick: bool) -> dict[str, Any]:
         peer.disconnect()
         story = [x["event"] for x in probe.lines if x["event"].startswith("on_re")]
     baseline = asyncio.run(_proxy_baseline(short_n))
+    media = _media_cycles(2 if quick else 10)
     cycles = short + long
     return {
         "silence_rule_s": SILENCE_RULE,
         "baseline_proxy_detection_s": summary([c["detect"] for c in baseline]),
         "baseline_proxy_recovery_s": summary([c["recover"] for c in baseline]),
         "baseline_cycles": baseline,
+        "media_5s_cut": {k: summary([m[k] for m in media]) for k in media[0]},
+        "media_cycles": media,
         "detection_s": summary([c["detect"] for c in cycles]),
         "recovery_short_outage_s": summary([c["recover"] for c in short]),
         "recovery_10s_outage_s": summary([c["recover"] for c in long]),
@@ -181,6 +219,13 @@ def render(r: dict[str, Any]) -> str:
     ):
         s = r[key]
         rows.append([label, s["n"], s["median"], s["p95"], s["min"], s["max"]])
+    labels = {
+        "reconnected": "media call, 5 s cut: link up -> on_reconnected",
+        "frame_at_cut_client": "media call, 5 s cut: link up -> new frame (cut side)",
+        "frame_at_peer": "media call, 5 s cut: link up -> new frame (peer side)",
+    }
+    for k, s in r["media_5s_cut"].items():
+        rows.append([labels[k], s["n"], s["median"], s["p95"], s["min"], s["max"]])
     for k, s in r["flush_1000"].items():
         rows.append([f"flush 1000: {k.replace('_', ' ')}", s["n"], s["median"], s["p95"],
                      s["min"], s["max"]])  # fmt: skip
