@@ -7,7 +7,8 @@ plus a published test pattern and a subscription to every stream.
 Prints what ``tether bot`` prints (same callbacks, same fields, same stdin commands) and, per
 subscribed stream, the media subscriber's ``on_disconnected`` / ``on_reconnected`` (with
 ``"stream"`` and ``"subscriber": true``) and ``on_render_frame`` for the first frame and the
-first after each ``on_reconnected`` (``"frames"``: frames decoded so far on that stream).
+first after each ``on_reconnected`` (``"frames"``: frames decoded so far on that stream), and
+once a second ``{"event": "stats", "streams": {"<id>": {"frames": n}}}``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ _host_addresses = aioice.ice.get_host_addresses
 
 
 def _lab_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    # Inside a lab namespace the only non-loopback address is eth0's; keep candidates there.
-    return [a for a in _host_addresses(use_ipv4, use_ipv6) if a.startswith("10.77.")] or (
-        _host_addresses(use_ipv4, use_ipv6)
-    )
+    # Inside a lab namespace the only non-loopback address is eth0's: candidates go there.
+    # Anywhere else, loopback only: never this machine's real interfaces.
+    return [a for a in _host_addresses(use_ipv4, use_ipv6) if a.startswith("10.77.")] or [
+        "127.0.0.1"
+    ]
 
 
 aioice.ice.get_host_addresses = _lab_addresses
@@ -74,6 +76,10 @@ class MediaBotCallbacks(BotCallbacks):
         super().__init__(out, subscribe=False)
         self.media: MediaSession | None = None
         self.waiting: list[StreamInfo] = []  # streams seen before media was set up
+        self.subscribers: dict[str, MediaSubscriberCallbacks] = {}
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {sid: {"frames": cb.frames} for sid, cb in self.subscribers.items()}
 
     def on_stream_received(self, stream: StreamInfo) -> None:
         super().on_stream_received(stream)
@@ -84,7 +90,8 @@ class MediaBotCallbacks(BotCallbacks):
 
     def _subscribe(self, stream: StreamInfo) -> None:
         assert self.media is not None
-        self.media.subscribe(stream, MediaSubscriberCallbacks(self.out, stream.id))
+        callbacks = self.subscribers[stream.id] = MediaSubscriberCallbacks(self.out, stream.id)
+        self.media.subscribe(stream, callbacks)
 
     def media_ready(self, media: MediaSession) -> None:
         self.media = media
@@ -127,11 +134,18 @@ async def _run(args: argparse.Namespace, out: Out) -> int:
                 stop.set()
                 return
 
+    async def stats_loop() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            out.emit("stats", streams=callbacks.stats())
+
     reader = loop.create_task(command_loop())
+    ticker = loop.create_task(stats_loop())
     stopped = loop.create_task(stop.wait())
     ended = loop.create_task(session.wait_disconnected())
     await asyncio.wait([stopped, ended], return_when=asyncio.FIRST_COMPLETED)
     reader.cancel()
+    ticker.cancel()
     stopped.cancel()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(media.close(), 5)

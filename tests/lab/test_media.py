@@ -66,27 +66,55 @@ def _subscriber_story(bot, stream: str) -> list[str]:
     ]
 
 
+def _frames(bot, stream: str, until: float) -> int:
+    """Frames of ``stream`` decoded by ``bot`` as of its last stats line before ``until``."""
+    counts = [
+        x["streams"].get(stream, {}).get("frames", 0)
+        for x in bot.lines
+        if x["event"] == "stats" and x["time"] <= until
+    ]
+    return counts[-1] if counts else 0
+
+
 @needs_media
-@pytest.mark.timeout(120)
-def test_media_comes_back_after_a_5s_cut(make_lab):
-    call = _media_call(make_lab, window=8)
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize(
+    ("seconds", "window"), [(1.0, 8.0), (5.0, 8.0), (20.0, 30.0)], ids=["1s", "5s", "20s"]
+)
+def test_media_comes_back_after_a_cut(make_lab, seconds, window):
+    call = _media_call(make_lab, window=window)
     cut, other = call.bots
-    mark_cut, mark_other = cut.mark(), other.mark()
-    call.lab.cut(cut.host, 5.0)
-    cut.wait_for("on_reconnected", 30, after=mark_cut)
+    mark_cut = cut.mark()
+    _, up = call.lab.cut(cut.host, seconds)
+    noticed = seconds >= 5  # 1 s passes inside TCP retransmission and the 3 s silence rule
+    if noticed:
+        cut.wait_for("on_reconnected", 30, after=mark_cut)
     theirs, mine = _stream_of(cut, other), _stream_of(other, cut)
-    # Each side's subscriber notices the stall, comes back, and renders a new frame.
-    for viewer, stream, mark in ((other, mine, mark_other), (cut, theirs, mark_cut)):
-        viewer.wait_for("on_reconnected", 30, after=mark, stream=stream, subscriber=True)
-        viewer.wait_for("on_render_frame", 30, after=mark, stream=stream)
+    for viewer, stream in ((other, mine), (cut, theirs)):
+        # Media back: frames of the other's stream keep coming after the link returned.
+        before = _frames(viewer, stream, up)
+        viewer.wait_until(
+            lambda lines, viewer=viewer, stream=stream, before=before: any(
+                x["event"] == "stats"
+                and x["time"] > up
+                and x["streams"].get(stream, {}).get("frames", 0) >= before + 10
+                for x in lines
+            ),
+            20,
+            f"10 new frames of {stream}",
+        )
         story = _subscriber_story(viewer, stream)
-        assert story == [
-            "on_render_frame",
-            "on_disconnected",
-            "on_reconnected",
-            "on_render_frame",
-        ], story
-    assert session_story(cut) == ["on_connected", "on_reconnection_started", "on_reconnected"]
+        again = ["on_render_frame", "on_disconnected", "on_reconnected", "on_render_frame"]
+        if noticed:
+            assert story == again, story
+        else:
+            assert story in (["on_render_frame"], again), story
+    resumed = ["on_connected", "on_reconnection_started", "on_reconnected"]
+    if noticed:
+        assert session_story(cut) == resumed
+    else:
+        assert session_story(cut) in (["on_connected"], resumed)
+    assert session_story(other) == ["on_connected"]
     assert set(call.leave_all().values()) == {0}
 
 
