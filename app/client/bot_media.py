@@ -129,13 +129,15 @@ class BotMedia:
         await self.media.set_video_enabled(self.publisher, on)
 
     def drop_media(self) -> int:
-        """Fault injection for the lab: every current peer connection stops sending, as if
-        this machine's network died (signalling is left alone).  Fresh peer connections
-        negotiated afterwards work.  Returns how many were cut."""
+        """Fault injection for the lab: every current peer connection stops sending and
+        receiving, as if this machine's network died (signalling is left alone; cut it in
+        the fault proxy).  Fresh peer connections negotiated afterwards work.  Returns how
+        many were cut."""
         pcs = list(self.publisher.peer_connections) if self.publisher is not None else []
         pcs += [sub.pc for sub in self.subscribers.values() if sub.pc is not None]
         for pc in pcs:
             drop_outgoing(pc)
+            _drop_incoming(pc)
         return len(pcs)
 
     # --- shutdown ----------------------------------------------------------------------------
@@ -199,6 +201,18 @@ class BotMedia:
                     "audio_frames": tracked.audio_frames,
                 }
             self.out.emit("stats", streams=streams)
+
+
+def _drop_incoming(pc: Any) -> None:
+    # The receiving half of app.media.faults.drop_outgoing: a dead link loses datagrams
+    # both ways, and the publisher on the other end would otherwise keep us fed for the
+    # ~30 s aiortc takes to notice.
+    transports = {t.receiver.transport.transport for t in pc.getTransceivers()}
+    if pc.sctp is not None:
+        transports.add(pc.sctp.transport.transport)
+    for ice in transports:
+        for protocol in ice._connection._protocols:
+            protocol.datagram_received = lambda *args: None
 
 
 class _Callbacks:
