@@ -206,7 +206,7 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
                 return  # stdin closed: keep running until told or the session ends
             if not line.strip():
                 continue
-            if await _handle_command(session, media, out, line):
+            if _handle_command(session, media, out, line):
                 stop.set()
                 return
 
@@ -216,8 +216,9 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
     await asyncio.wait([stopped, ended], return_when=asyncio.FIRST_COMPLETED)
     reader.cancel()
     stopped.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
+    for task in list(_background):
+        task.cancel()
+    await asyncio.gather(reader, *_background, return_exceptions=True)
     # Media first: its goodbyes to publishers still go out over the live session.
     if media is not None:
         await media.close()
@@ -228,7 +229,10 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
     return EXIT_OK
 
 
-async def _handle_command(session: Session, media: BotMedia | None, out: _Out, line: str) -> bool:
+_background: set[asyncio.Task[None]] = set()
+
+
+def _handle_command(session: Session, media: BotMedia | None, out: _Out, line: str) -> bool:
     """Run one stdin command; True when the bot should disconnect."""
     try:
         cmd = json.loads(line)
@@ -241,7 +245,11 @@ async def _handle_command(session: Session, media: BotMedia | None, out: _Out, l
     if name == "disconnect":
         return True
     if name == "video":
-        await _video_command(media, out, cmd)
+        # Its answer waits for the server's ack (queued while reconnecting): run it beside
+        # the command loop so a disconnect behind it is not held up.
+        task = asyncio.get_running_loop().create_task(_video_command(media, out, cmd))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
         return False
     if name == "drop_media":
         cut = media.drop_media() if media is not None else 0
