@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 
 import pytest
@@ -94,9 +95,13 @@ class MediaBot:
             if matches(line):
                 return line
 
-    async def leave(self) -> str:
-        """Disconnect, check a clean exit (status 0), return stderr."""
-        await self.send({"cmd": "disconnect"})
+    async def leave(self, *, by_signal: bool = False) -> str:
+        """Disconnect (the command, or SIGTERM), check a clean exit (status 0), return
+        stderr."""
+        if by_signal:
+            self.proc.send_signal(signal.SIGTERM)
+        else:
+            await self.send({"cmd": "disconnect"})
         gone = await self.expect("on_disconnected", reason="client_disconnected")
         assert "stream" not in gone
         assert await asyncio.wait_for(self.proc.wait(), WAIT) == 0
@@ -127,6 +132,14 @@ def test_bare_subscribe_flag_still_means_all():
     assert build_parser().parse_args(base).subscribe == "all"
     assert build_parser().parse_args([*base, "--subscribe", "none"]).subscribe == "none"
     assert build_parser().parse_args(base).publish == "test-pattern"
+    pinned = build_parser().parse_args(
+        [*base, "--ice-address", "127.0.0.1", "--ice-address", "::1"]
+    )
+    assert pinned.ice_address == ["127.0.0.1", "::1"]
+    assert build_parser().parse_args(base).ice_address is None  # loopback server -> loopback
+    for bad in (["--ice-address", "eth0"], ["--size", "640"], ["--subscribe", "some"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([*base, *bad])
 
 
 async def test_two_bots_exchange_media_and_switch_video_off_and_on(live):  # noqa: F811
@@ -201,7 +214,7 @@ async def test_other_side_drops_and_resumes_media_comes_back(live):  # noqa: F81
     assert "on_stream_dropped" not in b.events()
 
     await a.leave()
-    await b.leave()
+    await b.leave(by_signal=True)
 
 
 async def test_signalling_only_bot_neither_publishes_nor_subscribes(live):  # noqa: F811
