@@ -19,7 +19,8 @@ tone (``on_stream_created`` with its ``"stream"``) and subscribes to every strea
 receives, including those already there when it joins.  Subscriber callbacks carry
 ``"stream"`` and ``"subscriber": true``; ``on_render_frame`` is printed for a
 subscriber's first frame and the first after each of its ``on_reconnected``, with the
-frame ``counter`` and ``latency_ms``; a ``stats`` line follows once a second::
+frame ``counter``, ``latency_ms`` and ``frames`` decoded so far; a ``stats`` line
+follows once a second::
 
     {"event": "stats", "time": …, "streams": {"str_…": {"frames": 91, "fps": 30.0,
      "latency_ms": 12.5, "counter": 95, "skipped": 0, "audio_frames": 150}}}
@@ -98,7 +99,9 @@ def _stream(s: StreamInfo) -> dict[str, Any]:
 
 
 class BotCallbacks:
-    def __init__(self, out: _Out) -> None:
+    def __init__(self, out: _Out, subscribe: bool = False) -> None:
+        # ``subscribe`` is accepted for older callers and unused: subscribing is media's
+        # job now (``self.media``, a :class:`BotMedia`).
         self.out = out
         self.session: Session | None = None
         self.media: BotMedia | None = None
@@ -206,7 +209,7 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
                 return  # stdin closed: keep running until told or the session ends
             if not line.strip():
                 continue
-            if _handle_command(session, media, out, line):
+            if _handle_command(session, out, line, media):
                 stop.set()
                 return
 
@@ -232,7 +235,7 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
 _background: set[asyncio.Task[None]] = set()
 
 
-def _handle_command(session: Session, media: BotMedia | None, out: _Out, line: str) -> bool:
+def _handle_command(session: Session, out: _Out, line: str, media: BotMedia | None = None) -> bool:
     """Run one stdin command; True when the bot should disconnect."""
     try:
         cmd = json.loads(line)

@@ -167,6 +167,7 @@ class BotMedia:
                 "on_render_frame",
                 stream=stream_id,
                 subscriber=True,
+                frames=tracked.meter.frames,  # decoded so far on this stream
                 counter=stamp.counter if stamp is not None else None,
                 latency_ms=round(1000 * (now - stamp.capture_time), 1) if stamp else None,
                 width=frame.width,
