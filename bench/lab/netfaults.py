@@ -9,7 +9,8 @@ Needs root (network namespaces; see tests/lab/netlab.py).  A server and two ``te
   against the 1 s heartbeat, so the spread of the 3 s silence rule shows);
 - recovery: link up -> ``on_reconnected``, for a link that returns 0.5 s after the client
   noticed (short outage) and one that was down 10 s (the retry loop in its steady pace);
-- media: both publish a test pattern and subscribe (``tests.lab.media_bot``); 5 s cuts of c1:
+- media: both publish a test pattern and subscribe (``tether bot --publish test-pattern``);
+  5 s cuts of c1:
   link up -> ``on_reconnected`` and -> the first new frame on each side;
 - queue flush: 1,000 signals queued on c1 during a cut -> all acknowledged on c1 and all
   received on c2, timed from link up and from ``on_reconnected``.
@@ -139,7 +140,7 @@ async def _proxy_baseline(cycles: int) -> list[dict[str, float]]:
     return out
 
 
-MEDIA_BOT = ("-m", "tests.lab.media_bot")
+MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
 
 
 def _media_cycles(cycles: int) -> list[dict[str, float]]:
@@ -147,8 +148,8 @@ def _media_cycles(cycles: int) -> list[dict[str, float]]:
     with Lab(clients=2, max_lifetime=600) as lab:
         lab.start_server(window=30, heartbeat_timeout=5)
         sid = new_session_id()
-        probe = lab.start_bot("c1", session_id=sid, name="probe", program=MEDIA_BOT)
-        peer = lab.start_bot("c2", session_id=sid, name="peer", program=MEDIA_BOT)
+        probe = lab.start_bot("c1", session_id=sid, name="probe", extra=MEDIA_ARGS)
+        peer = lab.start_bot("c2", session_id=sid, name="peer", extra=MEDIA_ARGS)
         for bot in (probe, peer):
             bot.wait_for("on_render_frame", 40)
         out = []

@@ -1,9 +1,8 @@
 """Media back after a real link cut: frames flow again, the stream dropped past the window.
 
-Participants publish a test pattern and subscribe to every stream: ``tether bot --publish
-test-pattern --subscribe all`` once the bot has media, until then ``tests.lab.media_bot`` (the
-same JSON lines, over the same Session and MediaSession).  Each prints ``on_render_frame`` for
-the first frame of each subscriber and the first after each ``on_reconnected``.
+Participants are ``tether bot --publish test-pattern --subscribe all``: each prints
+``on_render_frame`` for the first frame of each subscriber and the first after each
+``on_reconnected``.
 """
 
 from __future__ import annotations
@@ -18,22 +17,7 @@ pytestmark = pytest.mark.lab
 MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
 
 
-def _participant() -> tuple[tuple[str, ...], list[str]] | None:
-    """``tether bot`` once it publishes; until then the lab's media bot (same JSON lines)."""
-    from app.client.bot import build_parser
-
-    options = {o for a in build_parser()._actions for o in a.option_strings}
-    if "--publish" in options:
-        return ("-m", "app", "bot"), MEDIA_ARGS
-    try:
-        import app.media.session_link  # noqa: F401
-    except ImportError:
-        return None
-    return ("-m", "tests.lab.media_bot"), []
-
-
-PARTICIPANT = _participant()
-needs_media = pytest.mark.skipif(PARTICIPANT is None, reason="no media in this checkout")
+PARTICIPANT = (("-m", "app", "bot"), MEDIA_ARGS)
 
 
 def _media_call(make_lab, window: float) -> LabCall:
@@ -41,7 +25,6 @@ def _media_call(make_lab, window: float) -> LabCall:
 
     lab = make_lab(clients=2)
     lab.start_server(window=window)
-    assert PARTICIPANT is not None
     program, args = PARTICIPANT
     call = LabCall(lab, new_session_id(), bot_args=args, program=program)
     a, b = call.join("c1"), call.join("c2")
@@ -76,7 +59,6 @@ def _frames(bot, stream: str, until: float) -> int:
     return counts[-1] if counts else 0
 
 
-@needs_media
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize(
     ("seconds", "window"), [(1.0, 8.0), (5.0, 8.0), (20.0, 30.0)], ids=["1s", "5s", "20s"]
@@ -118,7 +100,6 @@ def test_media_comes_back_after_a_cut(make_lab, seconds, window):
     assert set(call.leave_all().values()) == {0}
 
 
-@needs_media
 @pytest.mark.timeout(120)
 def test_stream_dropped_with_a_reason_past_the_window(make_lab):
     window = 8.0
