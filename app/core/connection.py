@@ -42,6 +42,7 @@ REASON_CLIENT_DISCONNECTED = p.REASON_CLIENT_DISCONNECTED
 REASON_NETWORK_DISCONNECTED = p.REASON_NETWORK_DISCONNECTED
 REASON_RESUME_REJECTED = "resume_rejected"
 REASON_TOKEN_EXPIRED = "token_expired"
+CONNECT_RETRY_DELAY = 0.5  # between join attempts, while the connect deadline allows
 
 
 class ClientConnection:
@@ -157,6 +158,8 @@ class ClientConnection:
         state = self.state
         if state is State.CONNECTING:
             deadlines = [self._connect_deadline]
+            if self._next_attempt_at is not None:
+                deadlines.append(self._next_attempt_at)
         elif state is State.CONNECTED:
             deadlines = [self._hb.deadline() or math.inf]
         elif state is State.RECONNECTING:
@@ -352,7 +355,15 @@ class ClientConnection:
     def _transport_gone(self, now: float, reason: str) -> None:
         state = self.state
         if state is State.CONNECTING:
-            self._join_failed(now, ErrorCode.CONNECT_FAILED, f"cannot reach the server: {reason}")
+            # A link that blinks during the join should not cost the join: try again
+            # until the connect deadline, as a reconnection would.
+            if now + CONNECT_RETRY_DELAY < self._connect_deadline:
+                logger.info("join attempt failed (%s); trying again", reason)
+                self._next_attempt_at = now + CONNECT_RETRY_DELAY
+            else:
+                self._join_failed(
+                    now, ErrorCode.CONNECT_FAILED, f"cannot reach the server: {reason}"
+                )
         elif state is State.CONNECTED:
             self._link_lost(now, f"socket closed: {reason}")
         elif state is State.RECONNECTING:
@@ -389,6 +400,9 @@ class ClientConnection:
                 self._join_failed(
                     now, ErrorCode.CONNECT_FAILED, "the server did not answer the join in time"
                 )
+            elif self._next_attempt_at is not None and now >= self._next_attempt_at:
+                self._next_attempt_at = None
+                self._open_transport()
         elif state is State.CONNECTED:
             if self._hb.is_lost(now):
                 self._link_lost(now, f"no message from the server for {self._hb.silence_timeout} s")

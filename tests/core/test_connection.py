@@ -58,24 +58,42 @@ def test_drop_while_connecting():
     net.black_hole("x")
     peer.conn.connect(net.now)
     net.pump()
-    net.advance(5)  # the socket never opens: the driver's attempt times out
+    net.advance(5)  # the socket never opens: each attempt times out, and is tried again
+    assert peer.names() == []
+    net.advance(6)  # past the 10 s connect deadline
     assert peer.names() == ["ConnectFailed"]
     assert peer.events()[0].code == ErrorCode.CONNECT_FAILED
     assert peer.conn.state is State.DISCONNECTED
 
 
-def test_reset_after_socket_opened_but_before_welcome():
+def test_a_blink_during_connect_costs_only_the_blink():
+    net = Net()
+    peer = net.add("x", connect=False)
+    net.black_hole("x")
+    peer.conn.connect(net.now)
+    net.pump()
+    net.advance(2.5)
+    net.restore("x")
+    net.advance(3)
+    assert peer.names()[:1] == ["Connected"]
+    assert peer.conn.state is State.CONNECTED
+
+
+def test_reset_after_socket_opened_but_before_welcome_is_tried_again_until_the_deadline():
     conn = ClientConnection("ok")
     conn.connect(0.0)
     (open_,) = conn.take_commands()
     conn.transport_opened(open_.transport_id, 0.1)
     assert isinstance(conn.take_commands()[0].message, p.Join)
     conn.transport_lost(open_.transport_id, 0.2, "reset")
-    assert [type(e).__name__ for e in conn.take_events()] == [
-        "StateChanged",
-        "StateChanged",
-        "ConnectFailed",
-    ]
+    assert [type(e).__name__ for e in conn.take_events()] == ["StateChanged"]  # connecting
+    assert conn.state is State.CONNECTING
+    assert conn.get_timer() == pytest.approx(0.7)
+    conn.handle_timer(0.7)
+    (again,) = conn.take_commands()
+    assert isinstance(again, ev.OpenTransport) and again.transport_id != open_.transport_id
+    conn.transport_failed(again.transport_id, 9.8, "refused")  # no time left for another
+    assert [type(e).__name__ for e in conn.take_events()] == ["StateChanged", "ConnectFailed"]
     assert conn.state is State.DISCONNECTED
     assert conn.get_timer() is None
 

@@ -294,8 +294,8 @@ def _clear_join_outcome(bot: BotProcess, bound: float) -> str:
 
 @pytest.mark.timeout(90)
 def test_link_down_during_connect_fails_clearly_then_a_new_join_works(lab_call):
-    # The first socket attempt is bounded (1 s) and a join is not retried: a dead link at
-    # join time is a clear "cannot join" (exit 2, code 1013), never a hang or a ghost.
+    # Each socket attempt is bounded (1 s) and retried until the 10 s connect deadline: a
+    # link that stays dead is a clear "cannot join" (exit 2, code 1013), never a hang or a ghost.
     call = lab_call(1, clients=2, window=8)
     host = call.bots[0]
     call.lab.link_down("c2")
