@@ -12,6 +12,7 @@ is refused with :data:`ErrorCode.SIGNAL_QUEUE_FULL` — never dropped silently.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,9 @@ class Outbox:
         self.max_bytes = max_bytes
         self.next_csq = 1
         self._entries: dict[int, Entry] = {}  # by csq, in csq order (dicts keep insertion order)
+        # The entries waiting for a link, in csq order, so that sending one request does
+        # not scan the hundreds in flight.  An entry finished while waiting is skipped.
+        self._waiting: deque[Entry] = deque()
         self._bytes = 0
 
     # --- adding ------------------------------------------------------------------------
@@ -84,6 +88,7 @@ class Outbox:
             )
         entry = Entry(request_id, kind, csq, message, size, retry_after_reconnect)
         self._entries[csq] = entry
+        self._waiting.append(entry)
         self._bytes += size
         self.next_csq += 1
         return entry
@@ -92,7 +97,8 @@ class Outbox:
 
     def take_queued(self) -> list[Entry]:
         """All queued entries, in csq order, now marked ``sent``."""
-        out = [e for e in self._entries.values() if e.state is EntryState.QUEUED]
+        out = [e for e in self._waiting if e.state is EntryState.QUEUED]
+        self._waiting.clear()
         for entry in out:
             entry.state = EntryState.SENT
         return out
@@ -123,6 +129,7 @@ class Outbox:
                         "the link was lost before the server received it",
                     )
                 )
+        self._waiting = deque(e for e in self._entries.values() if e.state is EntryState.QUEUED)
         return failed
 
     def settle(self, last_csq: int) -> list[Entry]:
@@ -174,11 +181,11 @@ class Outbox:
 
     @property
     def queued(self) -> int:
-        return sum(1 for e in self._entries.values() if e.state is EntryState.QUEUED)
+        return sum(1 for e in self._waiting if e.state is EntryState.QUEUED)
 
     @property
     def in_flight(self) -> int:
-        return sum(1 for e in self._entries.values() if e.state is EntryState.SENT)
+        return len(self._entries) - self.queued  # held entries are queued or sent
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
