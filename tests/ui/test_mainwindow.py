@@ -43,7 +43,7 @@ def call(qtbot, qloop, fake_timer, styled):
     FakeSession.instances.clear()
     clock = Clock()
     bridge = SessionBridge(clock=clock)
-    controller = CallController(bridge, session_factory=FakeSession, drop_proxy=False)
+    controller = CallController(bridge, session_factory=FakeSession)
     window = MainWindow(
         bridge, controller, display_name="Ada", banner=StatusBanner(hide_timer=fake_timer)
     )
