@@ -152,15 +152,21 @@ class CallMedia(QObject):
             self._spawn(self._update(self.media.set_audio_enabled, not muted))
 
     def choose_video(self, choice: str) -> None:
+        """Use ``choice`` for video from now on (an absent device: the test pattern)."""
         self.video_choice = choice
-        if self._video is not None:
-            self._video.set_source(self._open("video", choice))
-        self.devices_changed.emit(self.video_choice, self.audio_choice)
+        self._switch(self._video, self._open("video", choice))
 
     def choose_audio(self, choice: str) -> None:
+        """Use ``choice`` for audio from now on (an absent device: the tone)."""
         self.audio_choice = choice
-        if self._audio is not None:
-            self._audio.set_source(self._open("audio", choice))
+        self._switch(self._audio, self._open("audio", choice))
+
+    def _switch(self, track: src.SwitchableTrack | None, source: Any) -> None:
+        # Opened even while not publishing, so a missing device is said at once.
+        if track is not None:
+            track.set_source(source)
+        else:
+            source.stop()
         self.devices_changed.emit(self.video_choice, self.audio_choice)
 
     def cut(self, seconds: float) -> int:
