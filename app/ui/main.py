@@ -50,7 +50,13 @@ _QT_LEVELS = {
 }
 # Qt Multimedia reports every optional library it did not find and a missing sound
 # server on stderr; the app says what matters (no sound device) once, in the window.
-_QUIET = ("qt.multimedia", "PulseAudioService:", "No audio device detected")
+# The offscreen platform (self-test, CI) cannot size windows from hints, and says so.
+_QUIET = (
+    "qt.multimedia",
+    "PulseAudioService:",
+    "No audio device detected",
+    "This plugin does not support propagateSizeHints()",
+)
 
 
 def _qt_message(mode: QtMsgType, context, message: str) -> None:
