@@ -50,6 +50,10 @@ class AudioMixer:
         self._buffers.pop(key, None)
         self._resamplers.pop(key, None)
 
+    def clear(self) -> None:
+        self._buffers.clear()
+        self._resamplers.clear()
+
     def available(self) -> int:
         """Bytes :meth:`mix` can give: what the fullest stream holds."""
         return max((len(b) for b in self._buffers.values()), default=0)
@@ -105,11 +109,17 @@ class AudioPlayback(QObject):
         self.mixer.forget(key)
 
     def stop(self) -> None:
+        """Close the output (at the end of a call); the next call's audio opens it again.
+
+        Once known to be missing, the device is not looked for again: said once."""
         self._timer.stop()
         if self._sink is not None:
             self._sink.stop()
             self._sink = None
             self._device = None
+        self.mixer.clear()
+        if not self.unavailable:
+            self._opened = False
 
     def _open(self) -> None:
         self._opened = True

@@ -63,6 +63,7 @@ def test_without_a_sound_device_it_says_so_once_and_goes_on(qapp, monkeypatch):
     for _ in range(20):
         playback.push("a", tone(1000))
     playback.forget("a")
-    playback.stop()
+    playback.stop()  # the call ends; the next one does not say it again
+    playback.push("a", tone(1000))
     assert notes == ["No sound output device: audio from others is not played."]
     assert playback.mixer.available() == 0  # dropped, not piling up
