@@ -156,6 +156,7 @@ class Session:
         self._rtc_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._pumping = False
         self._cleanup: asyncio.Task[None] | None = None
+        self._cut_until = 0.0  # loop.time() until which the link is simulated dead
         self.disconnect_reason: str | None = None
 
     # --- reading ------------------------------------------------------------------------
@@ -242,6 +243,23 @@ class Session:
         ok = self._conn.retry_now(self._now())
         self._pump()
         return ok
+
+    def simulate_drop(self, seconds: float) -> None:
+        """Make this client's link go dead for ``seconds``, as a lost network would.
+
+        For a demo or a test ("Network → Simulate connection drop"): frames to and from
+        the server are discarded without closing the socket, so only the heartbeats
+        notice, and sockets opened meanwhile fail after the connect timeout.  The
+        session reconnects by itself afterwards.  Works the same for ws:// and wss://.
+        A second call while a drop lasts extends it.
+        """
+        if not seconds > 0:
+            raise TetherError(ErrorCode.INVALID_PARAMETER, "a drop lasts a positive time")
+        self._cut_until = max(self._cut_until, self._now() + seconds)
+        logger.info("%s: simulated link drop for %.1f s", self.name, seconds)
+
+    def _cut(self) -> bool:
+        return self._cut_until > 0 and self._now() < self._cut_until
 
     # --- requests -----------------------------------------------------------------------
 
@@ -375,6 +393,15 @@ class Session:
     def _run(self, command: ev.Command) -> None:
         if isinstance(command, ev.OpenTransport):
             assert self._http is not None
+            if self._cut():  # a dead network: the attempt times out
+                assert self._loop is not None
+                self._loop.call_later(
+                    self._socket_timeout,
+                    self.transport_failed,
+                    command.transport_id,
+                    "timed out (simulated drop)",
+                )
+                return
             transport = WsTransport(
                 command.transport_id,
                 self.url,
@@ -387,7 +414,7 @@ class Session:
             transport.start()
         elif isinstance(command, ev.SendMessage):
             transport = self._transports.get(command.transport_id)
-            if transport is not None:
+            if transport is not None and not self._cut():
                 transport.send(command.message)
         elif isinstance(command, ev.CloseTransport):
             transport = self._transports.pop(command.transport_id, None)
@@ -412,6 +439,8 @@ class Session:
         self._pump()
 
     def transport_message(self, tid: int, message: Any) -> None:
+        if self._cut():
+            return
         self._conn.receive(tid, message, self._now())
         self._pump()
 

@@ -160,6 +160,10 @@ class SessionBridge(QObject):
         view = self._views.get(stream_id)
         return tile_overlay(view) if view else None
 
+    def tiles(self) -> list[tuple[str, TileOverlay]]:
+        """Every remote stream's tile as it stands, in arrival order (for a new window)."""
+        return [(stream_id, tile_overlay(view)) for stream_id, view in self._views.items()]
+
     def subscriber_callbacks(self, stream_id: str) -> SubscriberCallbacks:
         """The callbacks object to give the subscriber of ``stream_id``."""
         return SubscriberCallbacks(self, stream_id)

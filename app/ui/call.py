@@ -1,9 +1,10 @@
 """The call's lifecycle behind the UI: join, rejoin, leave, chat, retry, simulate a drop.
 
-The controller owns the client ``Session`` and reports through Qt signals; it
-never blocks the UI thread — every network step is an asyncio task on the
-qasync loop.  ``session_factory(url, token, callbacks)`` builds the session
-(the real ``app.client`` one by default; tests pass a recording fake).
+The controller owns the client ``Session`` (and, through :class:`~app.ui.media.CallMedia`,
+its media) and reports through Qt signals; it never blocks the UI thread — every
+network step is an asyncio task on the qasync loop.  ``session_factory(url, token,
+callbacks)`` builds the session (the real ``app.client`` one by default; tests pass a
+recording fake, which carries no media).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.errors import ErrorCode, TetherError
 from app.ui.bridge import CHAT_TYPE, SessionBridge
 from app.ui.join import JoinRequest
+from app.ui.media import CallMedia
 from app.ui.state import ChatEntry, Delivery, JoinError, join_error, reason_words
 
 logger = logging.getLogger(__name__)
@@ -83,16 +84,16 @@ class CallController(QObject):
         parent: QObject | None = None,
         *,
         session_factory: SessionFactory = default_session_factory,
-        drop_proxy: bool = True,
+        media: CallMedia | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self._factory = session_factory
-        self._use_drop_proxy = drop_proxy
+        self.media = media if media is not None else CallMedia(bridge, self)
         self.own_stream: Any = None  # StreamInfo of this client's announced stream
         self._mic_muted = False
-        self._proxy: Any = None
-        self._restore: asyncio.TimerHandle | None = None
+        self._camera_off = False
+        self._with_media = False  # the current session carries media
         self._request: JoinRequest | None = None
         self._tasks: set[asyncio.Future] = set()
         self._sent = 0
@@ -107,21 +108,25 @@ class CallController(QObject):
     async def join(self, request: JoinRequest) -> bool:
         """Connect with ``request``; emits :attr:`joined` or :attr:`join_failed`."""
         self._request = request
-        url = await self._route(request.server)
-        session = self._factory(url, request.token, self.bridge)
+        session = self._factory(request.server, request.token, self.bridge)
         self.session = session
         self.bridge.attach(session)
+        # Before connect(): the streams already there are subscribed while it joins.
+        self._with_media = self.media.attach(session, request.server)
         try:
             await session.connect()
         except TetherError as exc:
+            await self.media.close()
             self.join_failed.emit(join_error(int(exc.code), exc.message))
             self.bridge.refresh()
             return False
         except OSError as exc:  # a session that does not wrap socket errors
+            await self.media.close()
             self.join_failed.emit(join_error(int(ErrorCode.CONNECT_FAILED), str(exc)))
             return False
         except Exception as exc:  # never a traceback in the dialog
             logger.exception("join failed")
+            await self.media.close()
             self.join_failed.emit(JoinError("", f"Could not join: {exc}"))
             return False
         self.bridge.refresh()
@@ -129,14 +134,24 @@ class CallController(QObject):
         self.joined.emit()
         return True
 
-    async def _publish(self, name: str) -> None:
-        """Announce this client's stream so others get a tile (name, mic state).
+    @property
+    def has_media(self) -> bool:
+        """The current session sends and receives audio and video."""
+        return self._with_media and self.session is not None
 
-        No video yet: the media layer (not wired here) will serve frames for this
-        stream and turn ``has_video`` on.  A subscriber-only token may not publish;
-        that is fine, the person just watches.
+    async def _publish(self, name: str) -> None:
+        """Publish this client's stream so others get a tile (name, mic state, video).
+
+        With media, the camera (or test pattern) and microphone (or tone); a session
+        without media only announces the stream.  A subscriber-only token may not
+        publish; that is fine, the person just watches.
         """
         self.own_stream = None
+        if self._with_media:
+            self.media.mic_muted = self._mic_muted
+            self.media.video_on = not self._camera_off
+            self.own_stream = await self.media.publish(name or "Guest")
+            return
         publish = getattr(self.session, "publish_stream", None)
         if publish is None:
             return
@@ -147,12 +162,21 @@ class CallController(QObject):
 
     @Slot(bool)
     def set_mic_muted(self, muted: bool) -> None:
-        """Tell the others this client's mic is muted / live (their tile's mark)."""
+        """Mute / unmute this client's audio; the others' tile shows the mark."""
         self._mic_muted = muted
+        if self._with_media:
+            self.media.set_mic_muted(muted)
+            return
         stream, session = self.own_stream, self.session
         if stream is None or session is None:
             return
         self._spawn(self._update_stream(session, stream.id, has_audio=not muted))
+
+    @Slot(bool)
+    def set_camera_off(self, off: bool) -> None:
+        """Stop / resume sending video; the others' tile shows the camera-off placeholder."""
+        self._camera_off = off
+        self.media.set_video_enabled(not off)
 
     async def _update_stream(self, session: Any, stream_id: str, **changes: Any) -> None:
         try:
@@ -174,47 +198,17 @@ class CallController(QObject):
     async def _close_session(self) -> None:
         session, self.session = self.session, None
         self.own_stream = None
+        await self.media.close()  # peer connections first, while signalling still works
+        self._with_media = False
         if session is not None:
             try:
                 await session.disconnect()
             except Exception:
                 logger.exception("disconnect failed")
-        await self._stop_proxy()
-
-    # --- simulated drops -----------------------------------------------------------------------
-    #
-    # Until the Session offers a way to cut its own link, a drop is simulated with the
-    # client's loopback fault proxy: the session talks to the server through it, and
-    # "Simulate connection drop" black-holes it (silence, as on a dead Wi-Fi link) for
-    # N seconds.  Plain ws:// only: a wss:// certificate would not match 127.0.0.1.
 
     @property
     def can_simulate_drop(self) -> bool:
-        return hasattr(self.session, "simulate_drop") or self._proxy is not None
-
-    async def _route(self, url: str) -> str:
-        await self._stop_proxy()
-        if not self._use_drop_proxy:
-            return url
-        parts = urlsplit(url)
-        if parts.scheme != "ws" or not parts.hostname:
-            return url
-        try:
-            from app.client.faultproxy import FaultProxy
-        except ImportError:
-            return url
-        proxy = FaultProxy(parts.hostname, parts.port or 80)
-        await proxy.start()
-        self._proxy = proxy
-        return urlunsplit(("ws", f"127.0.0.1:{proxy.port}", parts.path, parts.query, ""))
-
-    async def _stop_proxy(self) -> None:
-        if self._restore is not None:
-            self._restore.cancel()
-            self._restore = None
-        proxy, self._proxy = self._proxy, None
-        if proxy is not None:
-            await proxy.stop()
+        return hasattr(self.session, "simulate_drop")
 
     # --- slots the window connects ---------------------------------------------------------
 
@@ -234,26 +228,17 @@ class CallController(QObject):
 
     @Slot(int)
     def simulate_drop(self, seconds: float) -> bool:
-        """Cut this client's link to the server for ``seconds``; False if it cannot."""
+        """Cut this client's link to the server and its media for ``seconds``, as a
+        dead network would; False if the session cannot."""
         cut = getattr(self.session, "simulate_drop", None)
-        if cut is not None:
-            outcome = cut(seconds)
-            if inspect.isawaitable(outcome):
-                self._spawn(outcome)
-            return True
-        proxy = self._proxy
-        if proxy is None:
+        if cut is None:
             return False
-        proxy.black_hole()
-        if self._restore is not None:
-            self._restore.cancel()
-        self._restore = asyncio.get_running_loop().call_later(seconds, self._end_drop, proxy)
+        outcome = cut(seconds)
+        if inspect.isawaitable(outcome):
+            self._spawn(outcome)
+        if self._with_media:
+            self.media.cut(seconds)
         return True
-
-    def _end_drop(self, proxy: Any) -> None:
-        self._restore = None
-        if proxy is self._proxy:
-            proxy.restore()
 
     @Slot(str, bool)
     def send_chat(self, text: str, only_while_connected: bool) -> ChatEntry:

@@ -18,6 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from app.media import barcode
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,6 +34,24 @@ def frame_to_qimage(frame: Any) -> QImage:
     data = bytes(plane)
     image = QImage(data, rgb.width, rgb.height, plane.line_size, QImage.Format.Format_RGB888)
     return image.copy()  # detach from `data`, which Python may free
+
+
+def stamp_of(image: QImage | None) -> barcode.Stamp | None:
+    """The frame code of a converted test-pattern frame (counter, capture time), or None.
+
+    The code band is black / white in luma over constant chroma; green follows luma
+    closely enough to threshold, so it stands in for the Y plane.
+    """
+    if image is None or image.isNull():
+        return None
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    data = bytes(rgb.constBits())[: stride * height]
+    luma = bytearray(width * height)
+    for y in range(barcode.band_height(width)):
+        row = data[y * stride : y * stride + 3 * width]
+        luma[y * width : (y + 1) * width] = row[1::3]
+    return barcode.read(bytes(luma), width, width)
 
 
 class FrameConverter(QObject):

@@ -43,15 +43,12 @@ class Launcher(QObject):
         session_factory: SessionFactory = default_session_factory,
         server_factory: Callable[[], Any] = default_server_factory,
         settings: Settings | None = None,
-        drop_proxy: bool = True,
     ) -> None:
         super().__init__(parent)
         self.settings = settings or Settings()
         self._server_factory = server_factory
         self.bridge = SessionBridge(self)
-        self.controller = CallController(
-            self.bridge, self, session_factory=session_factory, drop_proxy=drop_proxy
-        )
+        self.controller = CallController(self.bridge, self, session_factory=session_factory)
         self.dialog = JoinDialog()
         self.window: MainWindow | None = None
         self.local_server: Any = None

@@ -15,6 +15,7 @@ import signal
 import sys
 
 import qasync
+from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from app.ui.invite import parse_invite
@@ -40,7 +41,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.DEBUG,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+# Qt Multimedia reports every optional library it did not find and a missing sound
+# server on stderr; the app says what matters (no sound device) once, in the window.
+# The offscreen platform (self-test, CI) cannot size windows from hints, and says so.
+_QUIET = (
+    "qt.multimedia",
+    "PulseAudioService:",
+    "No audio device detected",
+    "This plugin does not support propagateSizeHints()",
+)
+
+
+def _qt_message(mode: QtMsgType, context, message: str) -> None:
+    category = getattr(context, "category", "") or ""
+    level = _QT_LEVELS.get(mode, logging.WARNING)
+    if category.startswith(_QUIET[0]) or message.startswith(_QUIET[1:]):
+        level = min(level, logging.DEBUG)
+    logging.getLogger(f"qt.{category or 'default'}").log(level, "%s", message)
+
+
 def make_app(argv: list[str]) -> QApplication:
+    qInstallMessageHandler(_qt_message)  # Qt's messages go through logging: no stray noise
     app = QApplication.instance() or QApplication(["tether", *argv])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

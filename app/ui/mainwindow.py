@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from app.ui import sources as src
 from app.ui.banner import StatusBanner
 from app.ui.bridge import SessionBridge
 from app.ui.call import CallController
 from app.ui.chat import ChatPanel
 from app.ui.grid import TileGrid
+from app.ui.media import SELF_KEY
 from app.ui.resources import icon
 from app.ui.state import TileOverlay
 from app.ui.tile import VideoTile
 
-SELF_KEY = "self"
+VIDEO_CHOICES = ((src.TEST_PATTERN, "&Test pattern"), (src.CAMERA, "&Camera (v4l2)"))
+AUDIO_CHOICES = ((src.TONE, "T&one"), (src.MICROPHONE, "&Microphone (ALSA)"))
 DROP_CHOICES = (5, 15, 45)  # seconds; 45 outlasts the default 30 s reconnection window
 _TITLE_STATE = {
     "connecting": "joining…",
@@ -52,8 +55,12 @@ class MainWindow(QMainWindow):
         self.banner = banner or StatusBanner()
         self.grid = TileGrid()
         self.chat = ChatPanel()
-        self._self_overlay = TileOverlay(name=f"{display_name or 'You'} (you)", camera_off=True)
+        self._self_overlay = TileOverlay(
+            name=f"{display_name or 'You'} (you)", camera_off=not controller.has_media
+        )
         self.grid.add_tile(SELF_KEY, VideoTile(self._self_overlay))
+        for stream_id, overlay in bridge.tiles():  # streams already there when we joined
+            self.grid.add_tile(stream_id, VideoTile(overlay))
 
         left = QWidget()
         column = QVBoxLayout(left)
@@ -66,6 +73,13 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+        self.notice = QLabel()  # one-time notes: no sound device, no camera …
+        self.notice.setObjectName("notice")
+        self.notice.setAccessibleName("Notes")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.statusBar().addWidget(self.notice, 1)
+        self._notices: list[str] = []
 
         self._make_actions()
         self._connect_signals()
@@ -80,9 +94,7 @@ class MainWindow(QMainWindow):
         self.mute_action.setShortcut(QKeySequence("Ctrl+D"))
         self.camera_action = QAction("&Camera", self, checkable=True)  # checked = on
         self.camera_action.setShortcut(QKeySequence("Ctrl+E"))
-        # No video source is wired to the window yet (the media layer brings it).
-        self.camera_action.setEnabled(False)
-        self.camera_action.setToolTip("No camera or test pattern is connected yet")
+        self.camera_action.setChecked(self.controller.has_media)
         self.leave_action = QAction("&Leave call", self)
         self.leave_action.setShortcut(QKeySequence("Ctrl+W"))
         for action in (self.mute_action, self.camera_action, self.leave_action):
@@ -96,6 +108,19 @@ class MainWindow(QMainWindow):
             network.addAction(action)
             self.drop_actions[seconds] = action
         self.drop_actions[DROP_CHOICES[0]].setShortcut(QKeySequence("Ctrl+Shift+D"))
+
+        devices = self.menuBar().addMenu("&Devices")
+        self.device_actions: dict[str, QAction] = {}
+        for title, choices in (("Video", VIDEO_CHOICES), ("Audio", AUDIO_CHOICES)):
+            devices.addSection(title)
+            group = QActionGroup(self)
+            for choice, text in choices:
+                action = QAction(text, self, checkable=True)
+                action.setData(choice)
+                group.addAction(action)
+                devices.addAction(action)
+                self.device_actions[choice] = action
+        self._show_devices(self.controller.media.video_choice, self.controller.media.audio_choice)
 
     def _connect_signals(self) -> None:
         bridge, controller = self.bridge, self.controller
@@ -120,6 +145,14 @@ class MainWindow(QMainWindow):
         self.mute_action.toggled.connect(self._on_mute)
         self.mic_toggled.connect(controller.set_mic_muted)
         self.camera_action.toggled.connect(self._on_camera)
+        self.camera_toggled.connect(controller.set_camera_off)
+        # Devices and media notes.
+        media = controller.media
+        for choice, action in self.device_actions.items():
+            pick = media.choose_video if choice in dict(VIDEO_CHOICES) else media.choose_audio
+            action.triggered.connect(lambda _=False, c=choice, p=pick: p(c))
+        media.devices_changed.connect(self._show_devices)
+        media.notice.connect(self.show_notice)
         for seconds, action in self.drop_actions.items():
             action.triggered.connect(lambda _=False, s=seconds: controller.simulate_drop(s))
 
@@ -134,6 +167,23 @@ class MainWindow(QMainWindow):
         can_drop = self.controller.can_simulate_drop and self.bridge.state == "connected"
         for action in self.drop_actions.values():
             action.setEnabled(can_drop)
+        self.camera_action.setEnabled(self.controller.has_media)
+        if not self.controller.has_media:
+            self.camera_action.setToolTip("This call carries no video")
+
+    @Slot(str, str)
+    def _show_devices(self, video: str, audio: str) -> None:
+        for choice in (video, audio):
+            if choice in self.device_actions:
+                self.device_actions[choice].setChecked(True)
+
+    @Slot(str)
+    def show_notice(self, text: str) -> None:
+        """Add a note for the person to the status bar (each said once)."""
+        if text in self._notices:
+            return
+        self._notices.append(text)
+        self.notice.setText("  ·  ".join(self._notices))
 
     @Slot(str, object)
     def _add_tile(self, stream_id: str, overlay: TileOverlay) -> None:

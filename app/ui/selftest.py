@@ -1,10 +1,13 @@
 """``tether --self-test``: a whole call, offscreen, checked by reading the real widgets.
 
-Starts an embedded server and a headless bot participant (a client Session
-behind its own loopback fault proxy, announcing a stream), joins from the real
-main window, simulates a drop of this client and then of the bot, and checks
-that the banner went hidden -> reconnecting -> reconnected and the bot's tile
-overlay on -> off.  Prints one JSON report; exit status 0 when every check passed.
+Starts an embedded server and a headless bot participant (a client Session and
+its media, publishing the test pattern and tone over loopback), joins from the
+real main window, simulates a drop of this client and then of the bot (signalling
+and media both), and checks that the banner went hidden -> reconnecting ->
+reconnected, that the bot's tile overlay came and went, and that the bot's video
+was rendered — its frame counter read from the tile's picture — before the drop,
+after it, and after the bot's own drop.  Prints one JSON report; exit status 0
+when every check passed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QLabel
 
 from app.core.tokens import new_session_id
+from app.ui.frames import stamp_of
 from app.ui.join import JoinRequest
 from app.ui.launcher import Launcher
 from app.ui.settings import Settings
@@ -43,6 +47,7 @@ class Report:
     banner: list[list[Any]] = field(default_factory=list)  # [seconds, state, text]
     bot_tile: list[list[Any]] = field(default_factory=list)  # [seconds, overlay text]
     timings: dict[str, float] = field(default_factory=dict)
+    frames: dict[str, int] = field(default_factory=dict)  # bot frame counter seen, by moment
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append(Check(name, bool(ok), detail))
@@ -88,6 +93,20 @@ class WidgetWatcher:
     def banner_states(self) -> list[str]:
         return [state for _, state, _ in self.report.banner]
 
+    def bot_counter(self) -> int | None:
+        """The frame counter of the picture the bot's tile shows now."""
+        window = self.launcher.window
+        tile = window.grid.tile(self.bot_key) if window and self.bot_key else None
+        stamp = stamp_of(tile.frame) if tile is not None else None
+        return stamp.counter if stamp is not None else None
+
+    async def fresh_frame(self, report: Report, moment: str, after: int = -1) -> bool:
+        """Wait for the bot's tile to show a frame newer than ``after``; record it."""
+        ok = await _until(lambda: (self.bot_counter() or -1) > after)
+        if ok:
+            report.frames[moment] = self.bot_counter() or 0
+        return ok
+
 
 async def _until(predicate, timeout: float = STEP_TIMEOUT) -> bool:
     loop = asyncio.get_running_loop()
@@ -100,9 +119,8 @@ async def _until(predicate, timeout: float = STEP_TIMEOUT) -> bool:
 
 
 async def run_self_test() -> Report:
-    from app.client.faultproxy import FaultProxy
-    from app.client.session import Session
     from app.server.runner import TetherServer
+    from app.ui.mediabot import MediaBot
 
     report = Report()
     settings_dir = tempfile.TemporaryDirectory(prefix="tether-self-test-")
@@ -111,7 +129,7 @@ async def run_self_test() -> Report:
     )
     launcher = Launcher(settings=settings)
     watcher = WidgetWatcher(launcher, report)
-    bot = bot_proxy = None
+    bot = None
     try:
         async with TetherServer(heartbeat_timeout=2.0) as server:
             sid = new_session_id()
@@ -122,16 +140,14 @@ async def run_self_test() -> Report:
             window = launcher.window
             assert window is not None
 
-            bot_proxy = FaultProxy("127.0.0.1", server.port)
-            await bot_proxy.start()
             bot_token = server.make_token(sid, data=json.dumps({"name": "Bot"}))
-            bot = Session(f"ws://127.0.0.1:{bot_proxy.port}", bot_token, None, name="bot")
-            await bot.connect()
-            await bot.publish_stream("Bot", True, True)
+            bot = await MediaBot(server.url, bot_token, "Bot").start()
             ok = await _until(lambda: len(window.grid) == 2)
             if not report.check("bot tile appears", ok, f"tiles: {window.grid.keys()}"):
                 return report
             watcher.bot_key = window.grid.keys()[1]
+            ok = await watcher.fresh_frame(report, "before_drop")
+            report.check("bot video rendered before the drop", ok, str(report.frames))
 
             # This client drops.
             t0 = time.monotonic()
@@ -142,6 +158,11 @@ async def run_self_test() -> Report:
             ok = await _until(lambda: "reconnected" in watcher.banner_states())
             report.timings["drop_to_reconnected_banner"] = round(time.monotonic() - t0, 2)
             report.check("banner shows reconnected", ok)
+            ok = await watcher.fresh_frame(
+                report, "after_drop", report.frames.get("before_drop", 0)
+            )
+            report.timings["drop_to_bot_video_again"] = round(time.monotonic() - t0, 2)
+            report.check("bot video rendered after the drop", ok, str(report.frames))
             ok = await _until(lambda: watcher.banner_states()[-1] == "hidden", timeout=10)
             report.check("banner hides again", ok)
             states = watcher.banner_states()
@@ -151,9 +172,12 @@ async def run_self_test() -> Report:
                 " -> ".join(states),
             )
 
-            # The bot drops: its tile overlay comes and goes.
+            ok = await _until(lambda: report.bot_tile[-1][1] == "", timeout=10)
+            report.check("bot overlay clear before the bot drops", ok)
+
+            # The bot drops: its tile overlay comes and goes, then its video.
             t0 = time.monotonic()
-            bot_proxy.black_hole()
+            bot.drop(DROP_SECONDS)
             ok = await _until(lambda: report.bot_tile and report.bot_tile[-1][1] != "")
             report.timings["bot_drop_to_overlay"] = round(time.monotonic() - t0, 2)
             report.check(
@@ -161,13 +185,14 @@ async def run_self_test() -> Report:
                 ok and report.bot_tile[-1][1] == "Bot is reconnecting…",
                 str(report.bot_tile[-1:]),
             )
-            await asyncio.sleep(1.0)  # away a little longer than it takes to notice
-            bot_proxy.restore()
-            t0 = time.monotonic()
             ok = await _until(lambda: report.bot_tile and report.bot_tile[-1][1] == "")
-            report.timings["bot_restore_to_overlay_off"] = round(time.monotonic() - t0, 2)
+            report.timings["bot_drop_to_overlay_off"] = round(time.monotonic() - t0, 2)
             report.check("bot overlay off", ok)
-            await bot.disconnect()
+            ok = await watcher.fresh_frame(
+                report, "after_bot_drop", report.frames.get("after_drop", 0)
+            )
+            report.check("bot video rendered after its drop", ok, str(report.frames))
+            await bot.close()
             bot = None
             await launcher.shutdown(0)  # leave before the server stops
     except Exception as exc:  # the report says what broke; never a bare traceback
@@ -175,9 +200,7 @@ async def run_self_test() -> Report:
     finally:
         watcher.stop()
         if bot is not None:
-            await bot.disconnect()
-        if bot_proxy is not None:
-            await bot_proxy.stop()
+            await bot.close()
         await launcher.shutdown(0)
         settings_dir.cleanup()
     return report

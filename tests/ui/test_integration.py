@@ -1,8 +1,8 @@
 """The real app against a real embedded server, real Sessions and real drops.
 
-Drops are made by the client's loopback fault proxy (black-holing: silence
-without a close, so only heartbeats notice).  The remote participant is a
-headless Session that announces a stream; no media flows here.
+Drops are simulated by the sessions themselves (``Session.simulate_drop``:
+silence without a close, so only heartbeats notice) together with their media.
+The remote participant is an in-process bot publishing the test pattern and tone.
 """
 
 import asyncio
@@ -16,11 +16,12 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 runner = pytest.importorskip("app.server.runner")
 session_mod = pytest.importorskip("app.client.session")
-faultproxy = pytest.importorskip("app.client.faultproxy")
 
 from app.core.tokens import make_token, new_session_id  # noqa: E402
 from app.ui.launcher import Launcher  # noqa: E402
+from app.ui.mediabot import MediaBot  # noqa: E402
 from app.ui.settings import Settings  # noqa: E402
+from tests.ui.media_helpers import stamp_of  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -86,13 +87,8 @@ async def join_window(launcher, server, session_id, name="Ada"):
 
 
 async def start_bot(server, session_id, recorder):
-    proxy = faultproxy.FaultProxy("127.0.0.1", server.port)
-    await proxy.start()
     token = server.make_token(session_id, data=json.dumps({"name": "Bot"}))
-    bot = session_mod.Session(f"ws://127.0.0.1:{proxy.port}", token, recorder)
-    await bot.connect()
-    await bot.publish_stream("Bot", True, True)
-    return bot, proxy
+    return await MediaBot(server.url, token, "Bot", recorder).start()
 
 
 def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
@@ -105,11 +101,12 @@ def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
             assert not window.banner.isVisible()
 
             bot_events = Recorder()
-            bot, bot_proxy = await start_bot(server, sid, bot_events)
+            bot = await start_bot(server, sid, bot_events)
             await until(lambda: len(window.grid) == 2, what="bot tile")
             stream_id = window.grid.keys()[1]
             tile = window.grid.tile(stream_id)
             assert tile.findChild(QLabel, "tileName").text() == "Bot"
+            await until(lambda: stamp_of(tile.frame) is not None, what="the bot's video")
 
             # Mic state crosses both ways: our mute reaches the bot, the bot's our tile.
             await until(lambda: "on_stream_received" in bot_events.names(), what="our stream")
@@ -120,7 +117,7 @@ def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
                 ),
                 what="mute reaches the bot",
             )
-            await bot.update_stream(tile_stream_id(window), has_audio=False)
+            await bot.media.set_audio_enabled(bot.publisher, False)
             await until(lambda: tile.findChild(QLabel, "tileMicMuted").isVisible(), what="mark")
 
             # This client's link goes silent for 6 s.
@@ -149,20 +146,28 @@ def test_drop_reconnect_chat_and_bot_overlay(qtbot, qloop, launcher):
             chats = [e for e in bot_events.events if e[0] == "on_signal_received"]
             assert [e[2] for e in chats] == ["sent while away"]  # once; the strict one never
 
+            # Video from the bot comes back after our drop.
+            before = stamp_of(tile.frame).counter
+            await until(
+                lambda: (
+                    tile.property("reconnecting") is False
+                    and getattr(stamp_of(tile.frame), "counter", before) > before + 5
+                ),
+                what="the bot's video after our drop",
+            )
+
             # The bot's link goes silent: its tile shows the overlay, then clears.
-            bot_proxy.black_hole()
+            bot.drop(5)
             await until(lambda: tile.property("reconnecting") is True, what="overlay on")
             assert tile.findChild(QLabel, "tileOverlay").text() == "Bot is reconnecting…"
-            bot_proxy.restore()
             await until(
                 lambda: tile.property("reconnecting") is False, timeout=20, what="overlay off"
             )
             print(f"drop detected after {detected:.2f} s")
 
-            await bot.disconnect()
+            await bot.close()
             await until(lambda: len(window.grid) == 1, what="bot tile removed")
             await launcher.shutdown(0)
-            await bot_proxy.stop()
 
     qloop.run_until_complete(scenario())
 
@@ -180,7 +185,6 @@ def test_window_passes_then_rejoin(qtbot, qloop, launcher):
             assert banner_text(window) != "Disconnected: "
             rejoin = banner_button(window, "Re&join")
             assert rejoin.isVisible()
-            launcher.controller._end_drop(launcher.controller._proxy)  # the link is back
             qtbot.mouseClick(rejoin, Qt.MouseButton.LeftButton)
             await until(lambda: window.windowTitle() == "Tether — in call", what="rejoined")
             assert not window.banner.isVisible()

@@ -53,9 +53,7 @@ def settings(tmp_path):
 
 def make_launcher(qtbot, settings, factory=FakeSession, server=None):
     FakeSession.instances.clear()
-    launcher = Launcher(
-        session_factory=factory, server_factory=lambda: server, settings=settings, drop_proxy=False
-    )
+    launcher = Launcher(session_factory=factory, server_factory=lambda: server, settings=settings)
     qtbot.addWidget(launcher.dialog)
     return launcher
 

@@ -1,4 +1,4 @@
-"""app/ui imports only what its layer may: core, client, PySide6, qasync, the stdlib.
+"""app/ui imports only what its layer may: core, client, media, PySide6, qasync, the stdlib.
 
 The server is reached only through its public runner (for the local test call).
 """
@@ -9,7 +9,9 @@ from pathlib import Path
 
 UI = Path(__file__).resolve().parents[2] / "app" / "ui"
 ALLOWED_APP = ("app.core", "app.client", "app.ui", "app.media", "app.server.runner")
-ALLOWED_THIRD_PARTY = {"PySide6", "qasync", "platformdirs", "msgspec"}
+# av and aiortc for media only: decoded frames to mix / convert, and the switchable
+# source track the publisher reads.
+ALLOWED_THIRD_PARTY = {"PySide6", "qasync", "platformdirs", "msgspec", "av", "aiortc"}
 
 
 def imports(path: Path):

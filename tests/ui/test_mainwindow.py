@@ -43,7 +43,7 @@ def call(qtbot, qloop, fake_timer, styled):
     FakeSession.instances.clear()
     clock = Clock()
     bridge = SessionBridge(clock=clock)
-    controller = CallController(bridge, session_factory=FakeSession, drop_proxy=False)
+    controller = CallController(bridge, session_factory=FakeSession)
     window = MainWindow(
         bridge, controller, display_name="Ada", banner=StatusBanner(hide_timer=fake_timer)
     )
@@ -257,5 +257,25 @@ def test_mute_updates_self_tile_and_tells_the_others(call, qloop):
             ("update_stream", "s-me", False, None),
             ("update_stream", "s-me", True, None),
         ]
-        assert not window.camera_action.isEnabled()  # no video source wired yet
+        assert not window.camera_action.isEnabled()  # this session carries no media
         assert window.banner.accessibleName() == "Connection status"
+
+
+def test_devices_menu_says_once_when_the_camera_is_absent(call, qloop, monkeypatch):
+    from app.ui import sources as src
+
+    def no_camera(**_):
+        raise OSError("No such device")
+
+    monkeypatch.setattr(src.sources, "open_camera", no_camera)
+    window, _ = call
+
+    @in_loop(qloop)
+    async def _():
+        assert window.device_actions[src.TEST_PATTERN].isChecked()
+        window.device_actions[src.CAMERA].trigger()
+        window.device_actions[src.CAMERA].trigger()
+        assert window.device_actions[src.TEST_PATTERN].isChecked()  # it stays
+        assert not window.device_actions[src.CAMERA].isChecked()
+        assert window.notice.text().startswith("No camera (/dev/video0): No such device")
+        assert window.notice.text().count("No camera") == 1
