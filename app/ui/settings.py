@@ -1,7 +1,11 @@
-"""What Tether remembers between runs: the last server and display name (QSettings)."""
+"""What Tether remembers between runs: the last server and display name.
+
+Kept in ``~/.config/tether/settings.ini`` (XDG), beside the tools' ``config.toml``.
+"""
 
 from __future__ import annotations
 
+from platformdirs import user_config_path
 from PySide6.QtCore import QSettings
 
 ORGANIZATION = "Tether"
@@ -10,7 +14,9 @@ APPLICATION = "Tether"
 
 class Settings:
     def __init__(self, store: QSettings | None = None) -> None:
-        self._store = store or QSettings(ORGANIZATION, APPLICATION)
+        self._store = store or QSettings(
+            str(user_config_path("tether") / "settings.ini"), QSettings.Format.IniFormat
+        )
 
     @property
     def last_server(self) -> str:

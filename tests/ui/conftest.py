@@ -1,7 +1,10 @@
 import os
+import tempfile
 
 # Must be set before the QApplication exists; pytest-qt creates it lazily.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app remembers the last server and name: keep the tests' out of the user's config.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tether-ui-tests-")
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QObject, Signal  # noqa: E402
