@@ -6,10 +6,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The app remembers the last server and name: keep the tests' out of the user's config.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tether-ui-tests-")
 
+import asyncio  # noqa: E402
+
 import pytest  # noqa: E402
+import qasync  # noqa: E402
 from PySide6.QtCore import QObject, Signal  # noqa: E402
 
 from app.ui.resources import load_stylesheet  # noqa: E402
+
+
+@pytest.fixture
+def qloop(qapp):
+    """A qasync loop on the test's QApplication, as the app runs (tests drive it by hand)."""
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

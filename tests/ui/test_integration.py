@@ -10,7 +10,6 @@ import json
 import time
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton
 
@@ -21,7 +20,7 @@ from app.core.tokens import make_token, new_session_id  # noqa: E402
 from app.ui.launcher import Launcher  # noqa: E402
 from app.ui.mediabot import MediaBot  # noqa: E402
 from app.ui.settings import Settings  # noqa: E402
-from tests.ui.media_helpers import stamp_of  # noqa: E402
+from tests.ui.media_helpers import stamp_of, until  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -42,29 +41,11 @@ class Recorder:
 
 
 @pytest.fixture
-def qloop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
 def launcher(qtbot, tmp_path, styled):
     settings = Settings(QSettings(str(tmp_path / "t.ini"), QSettings.Format.IniFormat))
     launcher = Launcher(settings=settings)
     qtbot.addWidget(launcher.dialog)
     yield launcher
-
-
-async def until(predicate, timeout=15.0, what="condition"):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def banner_text(window):

@@ -8,7 +8,6 @@ import asyncio
 import time
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings
 
 from app.core.errors import ErrorCode, TetherError
@@ -35,15 +34,6 @@ class FakeServer:
 
     def make_token(self, session_id, *, role="publisher", data=""):
         return make_token(SECRET, session_id, now=time.time(), role=role, data=data)
-
-
-@pytest.fixture
-def qloop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import json
 import time
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
 
@@ -25,15 +24,6 @@ runner = pytest.importorskip("app.server.runner")
 pytestmark = pytest.mark.timeout(120)
 
 SMALL = (320, 240, 15)  # two encoders and decoders in one test process
-
-
-@pytest.fixture
-def qloop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
 
 
 def make_launcher(qtbot, tmp_path, name):
