@@ -29,7 +29,8 @@ class LabCall:
 
     lab: Lab
     session_id: str
-    bot_args: list[str] = field(default_factory=list)  # extra `tether bot` options for all
+    # Extra `tether bot` options for all; signalling only unless a test asks for media.
+    bot_args: list[str] = field(default_factory=lambda: ["--publish", "none"])
     program: tuple[str, ...] = ("-m", "app", "bot")
     bots: list[BotProcess] = field(default_factory=list)
 

@@ -14,10 +14,11 @@ from app import __version__
 from tests.packaging.frozen import Frozen
 
 # Qt libraries that PySide6 ships and Tether never loads (see packaging/tether.spec).
+# Qml and Quick are not here: Qt's multimedia backend plugin (audio playback) links them.
 UNUSED_QT = re.compile(
-    r"libQt6(WebEngine|Quick|Qml|3D|Pdf|Designer|Charts|DataVisualization|Graphs|Multimedia"
+    r"libQt6(WebEngine|Quick3D|QuickWidgets|QuickControls|3D|Pdf|Designer|Charts|DataVisualization|Graphs|Multimedia"
     r"Widgets|Sql|Test|Bluetooth|Positioning|Location|Sensors|SerialPort|VirtualKeyboard|"
-    r"RemoteObjects|Scxml|TextToSpeech|WebSockets|WebChannel|Help|Network)"
+    r"RemoteObjects|Scxml|TextToSpeech|WebSockets|WebChannel|Help)"
 )
 # Libraries a desktop provides and this headless build machine may lack; their
 # plugins (the Wayland platform, the GTK theme) load only where they exist.
