@@ -188,6 +188,7 @@ def test_link_down_longer_than_window_ends_with_reasons_everywhere(lab_call):
     ]
     assert gone["time"] - down <= 3.5 + window + 1.5, gone["time"] - down
     # Every signal still queued failed with a code; none reached anyone.
+    cut.wait_until(lambda lines: set(lost) <= set(results(cut)), 5, "the lost signals' outcomes")
     res = results(cut)
     assert [(res[x]["status"], res[x]["code"]) for x in lost] == [("failed", 1463)] * 5
     for bot in call.bots:
@@ -269,6 +270,9 @@ def test_server_sigkill_gives_a_clear_outcome_within_the_window(lab_call, restar
             assert [x["code"] for x in bot.select("on_error")] == [1012]
         # A clear outcome within the window (plus detection), and the bot does not hang.
         assert ends[bot.name]["time"] - killed <= window + 4.0, ends[bot.name]["time"] - killed
+        # The outcome of the signal sent while away comes with the end (its line may
+        # follow on_disconnected's).
+        bot.wait_until(lambda lines, b=bot: "after-kill" in results(b), 5, "the after-kill outcome")
         res = results(bot)["after-kill"]
         assert res["status"] == "failed" and res["code"], res
         assert bot.wait_exit(15) == 1
