@@ -81,16 +81,6 @@ def assert_all_sent(bot: BotProcess, ids: list[str]) -> None:
     )
 
 
-def _bot_reports_interruptions() -> bool:
-    from app.client.bot import BotCallbacks
-
-    return hasattr(BotCallbacks, "on_connection_interrupted")
-
-
-# The session core has these callbacks; the bot prints them once it defines them.
-BOT_REPORTS_INTERRUPTIONS = _bot_reports_interruptions()
-
-
 def plain(story: list[str]) -> list[str]:
     """A peer story without its interrupted / resumed lines, which must be well formed:
     every interruption ends in a resume or in the drop that follows it."""

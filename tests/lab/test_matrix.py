@@ -15,7 +15,6 @@ import pytest
 
 from tests.lab.bot import BotProcess
 from tests.lab.checks import (
-    BOT_REPORTS_INTERRUPTIONS,
     assert_all_sent,
     assert_exactly_once_in_order,
     interruptions,
@@ -123,7 +122,7 @@ def _cut_and_resume(call: LabCall, seconds: float, *, must_notice: bool) -> None
         assert session_story(bot) == CONNECTED
         seen = peer_story(bot, cut.connection_id)
         assert plain(seen) == ["on_connection_created"], seen
-        if BOT_REPORTS_INTERRUPTIONS and seconds >= 10:  # far past the server's 5 s timeout
+        if seconds >= 10:  # far past the server's 5 s timeout
             assert interruptions(seen) == 1, seen
     if refused is not None:
         res = results(cut)[refused]
@@ -203,8 +202,7 @@ def test_link_down_longer_than_window_ends_with_reasons_everywhere(lab_call):
             "on_connection_created",
             "on_connection_dropped(network_disconnected)",
         ], seen
-        if BOT_REPORTS_INTERRUPTIONS:
-            assert interruptions(seen) == 1, seen
+        assert interruptions(seen) == 1, seen
     traffic.round(2, senders=others)
     traffic.wait_delivered(senders=others, receivers=others)
     traffic.check(senders=others, receivers=others)
