@@ -41,6 +41,7 @@ from app.core.media_signals import (
     is_media_payload,
     to_payload,
 )
+from app.media.ice import ice_servers_from_environment
 from app.media.publisher import Publisher
 from app.media.rtc import rtc_configuration
 from app.media.signalling import Signalling
@@ -59,7 +60,7 @@ class MediaEngine:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.signalling = signalling
-        self.configuration = configuration or rtc_configuration()
+        self.configuration = configuration or rtc_configuration(ice_servers_from_environment())
         self.liveness = liveness or LivenessConfig()
         self._clock = clock
         self.publishers: dict[str, Publisher] = {}

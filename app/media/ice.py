@@ -11,11 +11,16 @@ process; call it before the first peer connection gathers candidates.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlparse
 
 import aioice.ice
+from aiortc import RTCIceServer
+
+from app.core.errors import ErrorCode, TetherError
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +53,46 @@ def addresses_for_server(url: str) -> list[str] | None:
     except ValueError:
         pass
     return None
+
+
+ICE_SERVERS_ENV = "TETHER_ICE_SERVERS"
+
+
+def ice_servers_from_environment(environ: Mapping[str, str] = os.environ) -> list[RTCIceServer]:
+    """STUN / TURN servers (coturn works) for calls across real networks.
+
+    ``TETHER_ICE_SERVERS`` holds a JSON list in the WebRTC shape, e.g.
+    ``[{"urls": "stun:stun.example.org:3478"},
+    {"urls": ["turn:turn.example.org:3478?transport=udp"], "username": "u", "credential": "p"}]``.
+    Unset or empty: none (a LAN call needs none).  Raises :class:`TetherError` 1011
+    with what is wrong.
+    """
+    text = environ.get(ICE_SERVERS_ENV, "").strip()
+    if not text:
+        return []
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TetherError(
+            ErrorCode.INVALID_PARAMETER, f"{ICE_SERVERS_ENV} is not JSON: {exc}"
+        ) from None
+    if not isinstance(items, list):
+        raise TetherError(ErrorCode.INVALID_PARAMETER, f"{ICE_SERVERS_ENV} must be a JSON list")
+    servers = []
+    for n, item in enumerate(items):
+        urls = item.get("urls") if isinstance(item, dict) else None
+        url_list = [urls] if isinstance(urls, str) else urls
+        if not url_list or not all(
+            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+            for u in url_list
+        ):
+            raise TetherError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{ICE_SERVERS_ENV}[{n}]: 'urls' must be stun:, stuns:, turn: or turns: URLs",
+            )
+        servers.append(
+            RTCIceServer(
+                urls=urls, username=item.get("username"), credential=item.get("credential")
+            )
+        )
+    return servers
