@@ -277,7 +277,7 @@ REASON_FORCE_UNPUBLISHED = "force_unpublished"
 _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientMessage)
 _server_decoder = msgspec.json.Decoder(ServerMessage)
-_KNOWN_CLIENT_OPS = frozenset(
+CLIENT_OPS = frozenset(
     {
         "join",
         "resume",
@@ -304,7 +304,7 @@ def decode_client(data: bytes | str) -> ClientMessage:
         return _client_decoder.decode(data)
     except msgspec.ValidationError as exc:
         op = _peek_op(data)
-        if op is not None and op not in _KNOWN_CLIENT_OPS:
+        if op is not None and op not in CLIENT_OPS:
             raise TetherError(ErrorCode.UNKNOWN_MESSAGE, f"unknown message op {op!r}") from None
         raise TetherError(ErrorCode.MALFORMED_MESSAGE, f"invalid message: {exc}") from None
     except msgspec.DecodeError as exc:

@@ -25,21 +25,8 @@ from app.core.errors import TetherError
 from app.core.tokens import new_session_id
 from app.server.runner import TetherServer
 
-OPS = [
-    "join",
-    "resume",
-    "ping",
-    "signal",
-    "publish",
-    "unpublish",
-    "update_stream",
-    "rtc",
-    "force_disconnect",
-    "force_unpublish",
-    "leave",
-    "welcome",
-    "",
-]
+# Every op the server knows, plus a server-only op and an empty one.
+OPS = [*sorted(p.CLIENT_OPS), "welcome", ""]
 FIELDS = [
     "csq",
     "type",
