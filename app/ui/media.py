@@ -21,10 +21,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import TetherError
+from app.media.netcut import MediaCut
 from app.ui import sources as src
 from app.ui.audio import AudioPlayback
 from app.ui.bridge import SessionBridge
-from app.ui.netcut import MediaCut
 
 logger = logging.getLogger(__name__)
 

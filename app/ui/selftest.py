@@ -119,8 +119,8 @@ async def _until(predicate, timeout: float = STEP_TIMEOUT) -> bool:
 
 
 async def run_self_test() -> Report:
+    from app.client.mediabot import MediaBot
     from app.server.runner import TetherServer
-    from app.ui.mediabot import MediaBot
 
     report = Report()
     settings_dir = tempfile.TemporaryDirectory(prefix="tether-self-test-")

@@ -24,13 +24,13 @@ import qasync
 from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.client.mediabot import MediaBot
 from app.core.tokens import new_session_id
 from app.server.runner import TetherServer
 from app.ui.frames import stamp_of
 from app.ui.join import JoinRequest
 from app.ui.launcher import Launcher
 from app.ui.main import make_app
-from app.ui.mediabot import MediaBot
 from app.ui.settings import Settings
 
 

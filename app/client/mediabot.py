@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.ui.netcut import MediaCut
+from app.media.netcut import MediaCut
 
 
 class MediaBot:
