@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         help="lifetime (default 24h, max 30d)",
     )
     tok.add_argument("--secret", help="token secret (default: TETHER_SECRET or the config file)")
+    tok.add_argument("--no-signal", action="store_true", help="the connection may not send signals")
 
     sub.add_parser("session", help="print a new session id")
 
@@ -182,7 +183,13 @@ def _token(args: argparse.Namespace) -> int:
         return 2
     session_id = args.session or new_session_id()
     token = make_token(
-        secret, session_id, now=time.time(), role=args.role, data=args.data, ttl=args.expires
+        secret,
+        session_id,
+        now=time.time(),
+        role=args.role,
+        data=args.data,
+        ttl=args.expires,
+        can_signal=not args.no_signal,
     )
     if args.new_session:
         print(f"# session {session_id}", file=sys.stderr)

@@ -52,6 +52,8 @@ class ErrorCode(enum.IntEnum):
     PUBLISH_FORBIDDEN = 1501  # token's role may not publish
     NOT_STREAM_OWNER = 1502
     MODERATION_FORBIDDEN = 1503  # force-disconnect / force-unpublish need a moderator token
+    SUBSCRIBE_FORBIDDEN = 1504  # the token's role may not subscribe
+    SIGNAL_FORBIDDEN = 1505  # the token does not allow sending signals
     # Server.
     INTERNAL_ERROR = 2000
 
@@ -82,6 +84,8 @@ DIRECTION: dict[ErrorCode, Direction] = {
     ErrorCode.PUBLISH_FORBIDDEN: Direction.REMOTE,
     ErrorCode.NOT_STREAM_OWNER: Direction.LOCAL,
     ErrorCode.MODERATION_FORBIDDEN: Direction.REMOTE,
+    ErrorCode.SUBSCRIBE_FORBIDDEN: Direction.REMOTE,
+    ErrorCode.SIGNAL_FORBIDDEN: Direction.REMOTE,
     ErrorCode.INTERNAL_ERROR: Direction.REMOTE,
 }
 

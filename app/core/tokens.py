@@ -13,7 +13,10 @@ import jwt
 from app.core.errors import ErrorCode, TetherError
 from app.core.limits import CONNECTION_DATA_MAX
 
-ROLES = ("publisher", "subscriber", "moderator")
+# publisher: publish, subscribe, signal.  subscriber: subscribe and signal only.
+# broadcaster: publish and signal, never subscribe (a stage camera, a recorder's feed).
+# moderator: all of it, plus force-disconnect and force-unpublish.
+ROLES = ("publisher", "subscriber", "broadcaster", "moderator")
 DEFAULT_TTL = 24 * 3600.0
 MAX_TTL = 30 * 24 * 3600.0
 ISSUER = "tether"
@@ -28,10 +31,19 @@ class TokenClaims:
     issued_at: float
     expires_at: float
     nonce: str
+    can_signal: bool = True  # False: the connection may not send signals
 
     @property
     def can_publish(self) -> bool:
-        return self.role in ("publisher", "moderator")
+        return can_publish(self.role)
+
+
+def can_publish(role: str) -> bool:
+    return role in ("publisher", "broadcaster", "moderator")
+
+
+def can_subscribe(role: str) -> bool:
+    return role != "broadcaster"
 
 
 def new_session_id() -> str:
@@ -56,6 +68,7 @@ def make_token(
     role: str = "publisher",
     data: str = "",
     ttl: float = DEFAULT_TTL,
+    can_signal: bool = True,
 ) -> str:
     """Sign a join token.  Raises :class:`TetherError` (local) on bad arguments."""
     if not secret:
@@ -80,6 +93,8 @@ def make_token(
         "exp": int(now + ttl),
         "nonce": secrets.token_urlsafe(12),
     }
+    if not can_signal:
+        claims["signal"] = False
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -115,6 +130,7 @@ def read_token(secret: str, token: str, *, now: float) -> TokenClaims:
             issued_at=float(raw["iat"]),
             expires_at=float(raw["exp"]),
             nonce=str(raw["nonce"]),
+            can_signal=raw.get("signal", True) is not False,
         )
     except (TypeError, ValueError):
         raise TetherError(ErrorCode.AUTHORIZATION_FAILURE, "token claims are malformed") from None

@@ -25,7 +25,7 @@ from app.core import protocol as p
 from app.core.errors import ErrorCode, TetherError, close_code
 from app.core.limits import check_signal
 from app.core.ratelimit import TokenBucket
-from app.core.tokens import TokenClaims, read_token
+from app.core.tokens import TokenClaims, can_publish, can_subscribe, read_token
 from app.server.store import ConnectionRecord, MemoryStore, SessionRecord, Store
 
 log = logging.getLogger(__name__)
@@ -305,6 +305,7 @@ class Hub:
             resume_key=secrets.token_urlsafe(32),
             link=link,
             last_heard=now,
+            can_signal=claims.can_signal,
         )
 
     def _resume(self, link: int, state: _Link, message: p.Resume, now: float) -> None:
@@ -390,6 +391,8 @@ class Hub:
     def _on_signal(
         self, conn: ConnectionRecord, session: SessionRecord, m: p.Signal, now: float
     ) -> None:
+        if not conn.can_signal:
+            raise TetherError(ErrorCode.SIGNAL_FORBIDDEN, "this token does not allow signals")
         self._limit(
             self._signal_buckets, conn, now, self.limits.signal_rate, self.limits.signal_burst
         )
@@ -411,7 +414,7 @@ class Hub:
     def _on_publish(
         self, conn: ConnectionRecord, session: SessionRecord, m: p.Publish, now: float
     ) -> None:
-        if conn.info.role not in ("publisher", "moderator"):
+        if not can_publish(conn.info.role):
             raise TetherError(
                 ErrorCode.PUBLISH_FORBIDDEN, f"a {conn.info.role} token may not publish"
             )
@@ -464,6 +467,11 @@ class Hub:
 
     def _on_rtc(self, conn: ConnectionRecord, session: SessionRecord, m: p.Rtc, now: float) -> None:
         self._limit(self._rtc_buckets, conn, now, self.limits.rtc_rate, self.limits.rtc_burst)
+        # Subscribing is peer to peer: the subscriber's media offer is what to refuse.
+        if m.payload.get("t") == "media_offer" and not can_subscribe(conn.info.role):
+            raise TetherError(
+                ErrorCode.SUBSCRIBE_FORBIDDEN, f"a {conn.info.role} token may not subscribe"
+            )
         target = self._store.connection(m.to) if m.to in session.connection_ids else None
         if target is None:
             raise TetherError(

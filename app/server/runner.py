@@ -66,9 +66,23 @@ class TetherServer:
         return "http" + self.url[2:]
 
     def make_token(
-        self, session_id: str, *, role: str = "publisher", data: str = "", ttl: float = DEFAULT_TTL
+        self,
+        session_id: str,
+        *,
+        role: str = "publisher",
+        data: str = "",
+        ttl: float = DEFAULT_TTL,
+        can_signal: bool = True,
     ) -> str:
-        return make_token(self.secret, session_id, now=time.time(), role=role, data=data, ttl=ttl)
+        return make_token(
+            self.secret,
+            session_id,
+            now=time.time(),
+            role=role,
+            data=data,
+            ttl=ttl,
+            can_signal=can_signal,
+        )
 
     async def start(self) -> None:
         runner = web.AppRunner(

@@ -31,6 +31,7 @@ class ConnectionRecord:
     # A gap: the client missed messages that are no longer held, so it can't resume.
     replay_lost: bool = False
     last_csq: int = 0
+    can_signal: bool = True
     stream_ids: list[str] = field(default_factory=list)
 
     @property

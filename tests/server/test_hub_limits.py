@@ -11,7 +11,7 @@ from app.core.errors import ErrorCode
 from app.core.ratelimit import TokenBucket
 from app.core.tokens import new_session_id
 from app.server.hub import Hub, Limits
-from tests.server.test_hub import T0, Net, join, ops, token
+from tests.server.test_hub import SECRET, SESSION, T0, Net, join, ops, token
 
 
 def make(limits: Limits) -> tuple[Hub, Net]:
@@ -134,3 +134,38 @@ def test_force_unpublish_needs_a_moderator(role: str) -> None:
     x, _ = join(net, "x", tok=token("x", role=role))
     net.send(x, p.ForceUnpublish(csq=1, stream_id=stream_id), T0)
     assert net.take(x)[0].code == ErrorCode.MODERATION_FORBIDDEN
+
+
+def test_broadcaster_publishes_but_may_not_subscribe() -> None:
+    hub, net = make(Limits())
+    a, wa = join(net, "alice")
+    net.send(a, p.Publish(csq=1, name="cam"), T0)
+    stream_id = net.take(a)[0].stream_id
+    cast, _ = join(net, "stage", tok=token("stage", role="broadcaster"))
+    net.take(a)
+    net.send(cast, p.Publish(csq=1, name="stage-cam"), T0)
+    assert ops(net.take(cast)) == ["Ack"]
+    offer = {"t": "media_offer", "stream_id": stream_id, "sub_id": "x", "gen": 1, "sdp": "v=0"}
+    net.send(cast, p.Rtc(csq=2, to=wa.connection.id, payload=offer), T0)
+    (err,) = net.take(cast)
+    assert err.code == ErrorCode.SUBSCRIBE_FORBIDDEN and "broadcaster" in err.message
+    assert ops(net.take(a)) == ["StreamCreated"]  # the offer never reached alice
+    # Answering a subscriber is what a broadcaster does: that relay is allowed.
+    net.send(cast, p.Rtc(csq=3, to=wa.connection.id, payload={"t": "media_answer"}), T0)
+    assert ops(net.take(cast)) == ["Ack"]
+
+
+def test_a_token_without_the_signal_right_cannot_signal_but_can_receive() -> None:
+    from app.core.tokens import make_token as sign
+
+    hub, net = make(Limits())
+    a, _ = join(net, "alice")
+    mute_token = sign(SECRET, SESSION, now=T0, data="quiet", can_signal=False)
+    q, _ = join(net, "quiet", tok=mute_token)
+    net.take(a)
+    net.send(q, p.Signal(csq=1, type="chat", data="hi"), T0)
+    (err,) = net.take(q)
+    assert err.code == ErrorCode.SIGNAL_FORBIDDEN
+    assert net.take(a) == []
+    net.send(a, p.Signal(csq=1, type="chat", data="to all"), T0)
+    assert [m.data for m in net.take(q)] == ["to all"]

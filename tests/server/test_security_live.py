@@ -158,3 +158,19 @@ async def test_moderation_needs_a_moderator_token(http) -> None:
         await mod.send(op="force_disconnect", csq=1, connection_id=wv["connection"]["id"])
         closing = await victim.until("closing")
         assert closing["reason"] == "force_disconnected"
+
+
+async def test_roles_and_rights_a_token_does_not_grant_are_refused(http) -> None:
+    async with TetherServer() as server:
+        sid = new_session_id()
+        bystander, wb = await joined(http, server, sid, "bystander")
+        cast, _ = await joined(http, server, sid, "stage", role="broadcaster")
+        offer = {"t": "media_offer", "stream_id": "str_x", "sub_id": "s", "gen": 1, "sdp": ""}
+        await cast.send(op="rtc", csq=1, to=wb["connection"]["id"], payload=offer)
+        assert (await cast.until("error"))["code"] == ErrorCode.SUBSCRIBE_FORBIDDEN
+        quiet = await connect(http, server)
+        await quiet.send(op="join", token=server.make_token(sid, data="quiet", can_signal=False))
+        assert (await quiet.recv())["op"] == "welcome"
+        await quiet.send(op="signal", csq=1, type="chat", data="hi")
+        assert (await quiet.until("error"))["code"] == ErrorCode.SIGNAL_FORBIDDEN
+        await still_fine(bystander, 1)
