@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             crt, key = write_dev_certificate(args.out, args.host)
             print(f"certificate: {crt}\nkey:         {key}")
             print(f"serve:  tether server --cert {crt} --key {key}")
-            print(f"trust:  clients pass --ca-file {crt}")
+            print(f"trust:  TETHER_CA_FILE={crt} tether …   or   tether bot --ca-file {crt} …")
             return 0
     except TetherError as exc:
         print(f"tether: error {int(exc.code)}: {exc.message}", file=sys.stderr)

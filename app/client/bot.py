@@ -170,7 +170,14 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
     # Before any peer connection gathers candidates (see app.media.ice).
     use_host_addresses(args.ice_address or addresses_for_server(args.server))
     callbacks = BotCallbacks(out)
-    session = Session(args.server, args.token, callbacks, session_id=args.session, name=args.name)
+    session = Session(
+        args.server,
+        args.token,
+        callbacks,
+        session_id=args.session,
+        name=args.name,
+        ca_file=args.ca_file,
+    )
     callbacks.session = session
     media: BotMedia | None = None
     if args.publish != "none" or args.subscribe != "none":
@@ -334,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--session", default=None, help="the session id to join (refused if the token differs)"
     )
     parser.add_argument("--name", default="bot", help="a name for logs (default: bot)")
+    parser.add_argument(
+        "--ca-file", default=None, help="PEM certificate(s) to trust for wss:// (tether cert)"
+    )
     parser.add_argument(
         "--publish",
         choices=PUBLISH_CHOICES,

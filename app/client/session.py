@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -119,11 +120,14 @@ class Session:
         name: str = "session",
         ca_file: str | None = None,
     ) -> None:
-        """``ca_file``: PEM certificates to trust for ``wss://`` besides the system's.
+        """``ca_file``: PEM certificates to trust for ``wss://`` besides the system's
+        (default: the ``TETHER_CA_FILE`` environment variable, so the app and the
+        tools trust a development certificate the same way).
 
         Certificates are always verified; there is no switch to turn that off.
         """
         self.url = url
+        ca_file = ca_file or os.environ.get("TETHER_CA_FILE") or None
         self._ssl: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_file) if ca_file else True
         )

@@ -26,7 +26,8 @@ def write_dev_certificate(
 ) -> tuple[Path, Path]:
     """Write ``tether-dev.crt`` and ``tether-dev.key`` (mode 0600) for ``hosts``.
 
-    The certificate is its own CA: clients trust it with ``--ca-file``.
+    The certificate is its own CA: clients trust it with ``TETHER_CA_FILE`` (or the
+    bot's ``--ca-file``).
     """
     hosts = hosts or ["localhost", "127.0.0.1", "::1"]
     directory = Path(directory)

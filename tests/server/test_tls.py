@@ -56,3 +56,51 @@ async def test_client_session_verifies_and_trusts_a_ca_file(dev_cert) -> None:
         await trusting.connect()
         assert trusting.connection is not None
         await trusting.disconnect()
+
+
+async def test_tether_ca_file_environment_is_trusted(dev_cert, monkeypatch) -> None:
+    from app.client.session import Session
+
+    crt, key = dev_cert
+    monkeypatch.setenv("TETHER_CA_FILE", str(crt))
+    async with TetherServer(ssl_context=server_context(crt, key)) as server:
+        session = Session(server.url, server.make_token(new_session_id()))
+        await session.connect()
+        assert session.connection is not None
+        await session.disconnect()
+
+
+def test_bot_joins_wss_with_ca_file(dev_cert) -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    crt, key = dev_cert
+
+    async def run() -> tuple[str, int]:
+        async with TetherServer(ssl_context=server_context(crt, key)) as server:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "app",
+                "bot",
+                "--server",
+                server.url,
+                "--token",
+                server.make_token(new_session_id()),
+                "--ca-file",
+                str(crt),
+                "--publish",
+                "none",
+                "--subscribe",
+                "none",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            first = await asyncio.wait_for(proc.stdout.readline(), 30)
+            proc.stdin.write(b'{"cmd": "disconnect"}\n')
+            await proc.stdin.drain()
+            return first.decode(), await asyncio.wait_for(proc.wait(), 30)
+
+    first, code = asyncio.run(run())
+    assert json.loads(first)["event"] == "on_connected" and code == 0
