@@ -27,7 +27,7 @@ debs=(
 )
 if [ "$mode" = test ] || [ "$mode" = setup ]; then
   # a real window for screenshots; network namespaces for the fault lab
-  debs+=(xvfb xauth iproute2 procps)
+  debs+=(xvfb xauth iproute2 procps desktop-file-utils)
 fi
 
 missing=()

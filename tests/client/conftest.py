@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-runner = pytest.importorskip("app.server.runner")
-
 from app.client.faultproxy import FaultProxy  # noqa: E402
 from app.client.session import Session  # noqa: E402
 from app.core.tokens import new_session_id  # noqa: E402
+from app.server import runner  # noqa: E402
 
 WAIT = 20.0  # generous bound for anything that should happen "soon"
 

@@ -13,11 +13,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton
 
-runner = pytest.importorskip("app.server.runner")
-session_mod = pytest.importorskip("app.client.session")
-
+from app.client import session as session_mod  # noqa: E402
 from app.client.mediabot import MediaBot  # noqa: E402
 from app.core.tokens import make_token, new_session_id  # noqa: E402
+from app.server import runner  # noqa: E402
 from app.ui.launcher import Launcher  # noqa: E402
 from app.ui.settings import Settings  # noqa: E402
 from tests.ui.media_helpers import stamp_of, until  # noqa: E402

@@ -14,12 +14,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
 
 from app.core.tokens import new_session_id
+from app.server import runner  # noqa: E402
 from app.ui.join import JoinRequest
 from app.ui.launcher import Launcher
 from app.ui.settings import Settings
 from tests.ui.media_helpers import grabbed_stamp, stamp_of, until
-
-runner = pytest.importorskip("app.server.runner")
 
 pytestmark = pytest.mark.timeout(120)
 

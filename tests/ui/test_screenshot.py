@@ -21,8 +21,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run"),
     pytest.mark.timeout(120),
 ]
-pytest.importorskip("app.server.runner")
-pytest.importorskip("app.client.session")
 
 
 def test_reconnecting_window_screenshot():

@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("app.server.runner")
-pytest.importorskip("app.client.session")
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

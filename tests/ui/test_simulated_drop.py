@@ -10,13 +10,14 @@ import asyncio
 
 import pytest
 
+from app.client import session as session_mod  # noqa: E402
 from app.core.errors import ErrorCode, TetherError
 from app.core.tokens import new_session_id
+from app.server import (
+    runner,  # noqa: E402
+    tls,  # noqa: E402
+)
 from tests.ui.media_helpers import until
-
-runner = pytest.importorskip("app.server.runner")
-session_mod = pytest.importorskip("app.client.session")
-tls = pytest.importorskip("app.server.tls")
 
 pytestmark = pytest.mark.timeout(60)
 
