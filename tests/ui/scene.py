@@ -39,6 +39,11 @@ def screen_rect(widget) -> list[int]:
     return [top_left.x(), top_left.y(), widget.width(), widget.height()]
 
 
+def step(name: str) -> None:
+    """Say on stderr where the scene is, so a failure shows the step it stopped at."""
+    print(f"scene: {name}", file=sys.stderr, flush=True)
+
+
 async def until(predicate, timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -55,6 +60,7 @@ async def scene(out: str) -> dict:
         async with TetherServer(heartbeat_timeout=2.0) as server:
             sid = new_session_id()
             token = server.make_token(sid, data=json.dumps({"name": "Ada"}))
+            step("joining")
             assert await launcher.join(JoinRequest(server.url, token, "Ada"))
             window = launcher.window
             window.resize(1100, 680)
@@ -63,6 +69,7 @@ async def scene(out: str) -> dict:
             # re-enter the media tasks.
             await until(lambda: window.windowHandle() and window.windowHandle().isExposed())
 
+            step("window exposed; bot joining")
             bot_token = server.make_token(sid, data=json.dumps({"name": "Grace Hopper"}))
             bot = await MediaBot(server.url, bot_token, "Grace Hopper").start(
                 width=640, height=360, fps=15
@@ -72,17 +79,23 @@ async def scene(out: str) -> dict:
             tile = window.grid.tile(key)
             await until(lambda: stamp_of(tile.frame) is not None)  # real video on the tile
 
+            step("video on the tile; chatting")
             bot.session.send_signal("chat", "Can you hear me? <b>not bold</b>")
             launcher.controller.send_chat("Yes, all good", False)
             await until(lambda: len(window.chat.entries()) >= 2)
 
+            step("dropping the bot")
             bot.drop(30)  # the bot goes quiet: its tile keeps the last frame, overlaid
             await until(lambda: tile.property("reconnecting") is True)
+            step("dropping this client")
             launcher.controller.simulate_drop(15)  # then this client
             await until(lambda: window.banner.property("state") == "reconnecting")
             launcher.controller.send_chat("Still there?", False)
-            await asyncio.sleep(0.3)
-            QApplication.processEvents()
+            # Let Qt paint.  Never QApplication.processEvents() here: inside a task it
+            # re-enters qasync's loop, another task's wakeup fails with "Cannot enter
+            # into task" and that task never resumes.
+            await asyncio.sleep(0.5)
+            step("grabbing the screen")
             shot = window.screen().grabWindow(0)
             assert shot.save(out), f"cannot write {out}"
             report = {
@@ -94,14 +107,20 @@ async def scene(out: str) -> dict:
                 "tile_overlay_text": tile.overlay.reconnecting_text,
                 "tile_frame_counter": getattr(stamp_of(tile.frame), "counter", None),
             }
+            step("shutting down")
             await launcher.shutdown(0)
             await bot.close()
         return report
 
 
+async def bounded(out: str, timeout: float = 75.0) -> dict:
+    """The scene, or a clear failure: never a silent hang until the test's timeout."""
+    return await asyncio.wait_for(scene(out), timeout)
+
+
 def main(argv: list[str]) -> int:
     make_app([])
-    report = qasync.run(scene(argv[0]))
+    report = qasync.run(bounded(argv[0]))
     print(json.dumps(report), flush=True)
     return 0
 

@@ -23,13 +23,8 @@ pytestmark = [
 ]
 
 
-def test_reconnecting_window_screenshot():
-    out_dir = Path(os.environ.get("TETHER_ARTIFACTS", ROOT / "artifacts")) / "ui"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / "reconnecting-window.png"
-    out.unlink(missing_ok=True)
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
-    proc = subprocess.run(
+def run_scene(out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [
             "xvfb-run",
             "-a",
@@ -41,11 +36,22 @@ def test_reconnecting_window_screenshot():
             str(out),
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "QT_QPA_PLATFORM": "xcb"},
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=100,
     )
+
+
+def test_reconnecting_window_screenshot():
+    out_dir = Path(os.environ.get("TETHER_ARTIFACTS", ROOT / "artifacts")) / "ui"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / "reconnecting-window.png"
+    out.unlink(missing_ok=True)
+    try:
+        proc = run_scene(out)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the scene hung; its stderr:\n{exc.stderr}")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["platform"] == "xcb"
