@@ -48,7 +48,7 @@ def make_launcher(qtbot, settings, factory=FakeSession, server=None):
     return launcher
 
 
-async def until(predicate, timeout=2.0):
+async def until(predicate, timeout=10.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
