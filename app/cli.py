@@ -66,6 +66,41 @@ def parse_duration(text: str) -> float:
         ) from None
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a number above 0: {text!r}")
+    return value
+
+
+def server_limits(args: argparse.Namespace):
+    """The server's Limits: its defaults, with what the command line changed."""
+    from dataclasses import replace
+
+    from app.server.hub import Limits
+
+    chosen = {
+        "connections_per_session": args.max_connections_per_session,
+        "sessions": args.max_sessions,
+        "signal_rate": args.signal_rate,
+        "signal_burst": args.signal_burst,
+    }
+    return replace(Limits(), **{k: v for k, v in chosen.items() if v is not None})
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tether", description="Video calls that survive the network."
@@ -81,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command")
 
+    from app.server.hub import Limits
+
+    limits = Limits()
     srv = sub.add_parser("server", help="run a session server")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks one)")
@@ -97,6 +135,33 @@ def _parser() -> argparse.ArgumentParser:
         type=parse_duration,
         default=5.0,
         help="silence before a client counts as gone (default 5s)",
+    )
+    srv.add_argument(
+        "--max-connections-per-session",
+        type=positive_int,
+        metavar="N",
+        help="people in one session; the next join is refused with 1420"
+        f" (default {limits.connections_per_session})",
+    )
+    srv.add_argument(
+        "--max-sessions",
+        type=positive_int,
+        metavar="N",
+        help="sessions on this server; a join to a new one is refused with 1421"
+        f" (default {limits.sessions})",
+    )
+    srv.add_argument(
+        "--signal-rate",
+        type=positive_float,
+        metavar="PER_S",
+        help="signals per second per connection after the burst; more get 1429"
+        f" (default {limits.signal_rate:g})",
+    )
+    srv.add_argument(
+        "--signal-burst",
+        type=positive_float,
+        metavar="N",
+        help=f"signals one connection may send at once (default {limits.signal_burst:g})",
     )
 
     tok = sub.add_parser("token", help="make a join token")
@@ -221,6 +286,7 @@ def _server(args: argparse.Namespace) -> int:
             secret=resolve_secret(args.secret),
             reconnection_window=args.window,
             heartbeat_timeout=args.heartbeat_timeout,
+            limits=server_limits(args),
         )
         await server.start()
         print(f"Tether server listening on {server.url}", flush=True)

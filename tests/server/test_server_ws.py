@@ -285,6 +285,60 @@ def test_cli_server_prints_a_working_token_and_token_command_works(tmp_path) -> 
         proc.wait(timeout=10)
 
 
+def test_cli_server_limits_options_are_enforced(tmp_path) -> None:
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
+    secret = "cli-limits-secret-0123456789abcdef"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "server",
+            "--port",
+            "0",
+            "--secret",
+            secret,
+            "--max-connections-per-session",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        url = re.search(r"listening on (ws://\S+)", proc.stdout.readline()).group(1)
+        sid = new_session_id()
+
+        async def join_twice() -> list[dict]:
+            async with aiohttp.ClientSession() as http:
+                replies, sockets = [], []
+                for name in ("first", "second"):
+                    ws = await http.ws_connect(url)
+                    sockets.append(ws)
+                    token = make_token(secret, sid, data=name, now=time.time())
+                    await ws.send_str(json.dumps({"op": "join", "token": token}))
+                    replies.append(json.loads((await ws.receive(timeout=5)).data))
+                for ws in sockets:
+                    await ws.close()
+                return replies
+
+        first, second = asyncio.run(join_twice())
+        assert first["op"] == "welcome"
+        assert (second["op"], second["code"]) == ("error", ErrorCode.SESSION_FULL)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "app", "server", "--signal-rate", "fast"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode == 2 and "--signal-rate: not a number above 0" in bad.stderr
+
+
 def test_cli_token_errors_are_clear(tmp_path) -> None:
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     env.pop("TETHER_SECRET", None)
