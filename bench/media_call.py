@@ -61,6 +61,8 @@ async def publisher(args) -> None:
     if args.encode_per_pc:
         # For comparison: plain aiortc, where every PC's sender encodes the raw frames.
         publisher.video_fanout = RawFanout(video)
+        if audio is not None:
+            publisher.audio_fanout = RawFanout(audio)
     pub = await engine.publish("s1", publisher)
     while len(pub.peer_connections) < args.subscribers:
         await asyncio.sleep(0.1)

@@ -1,16 +1,17 @@
-"""Encode once, send to many: one encoder per published video, one proxy track per PC.
+"""Encode once, send to many: one encoder per published track, one proxy track per PC.
 
 aiortc's :class:`RTCRtpSender` accepts an already-encoded :class:`av.Packet` from
-``track.recv()`` and only packetizes it (``encoder.pack``), so one VP8 encode can feed
-every peer connection.  Each peer connection gets its own :class:`FanoutTrack`: when a PC
-closes, aiortc stops the track its sender read, and that must never be the source.
+``track.recv()`` and only packetizes it (``encoder.pack``), so one VP8 encode and one
+Opus encode can feed every peer connection.  Each peer connection gets its own
+:class:`FanoutTrack`: when a PC closes, aiortc stops the track its sender read, and that
+must never be the source.
 
 A keyframe request (PLI / FIR) reaches the sender, which for pre-encoded packets would
 ignore it; :func:`route_keyframe_requests` forwards it to the shared encoder, so any one
 subscriber's request makes the next frame a keyframe for all of them.
 
-Everything here runs on the event loop's thread except the VP8 encode itself, which runs
-on the fan-out's own single worker thread (ended by :meth:`VideoFanout.stop`).
+Everything here runs on the event loop's thread except the encodes themselves, which run
+on each fan-out's own single worker thread (ended by its :meth:`stop`).
 """
 
 from __future__ import annotations
@@ -147,12 +148,71 @@ class RawFanout(_Fanout):
     """Shares raw frames; each peer connection's sender encodes them itself."""
 
 
-class AudioFanout(RawFanout):
-    """Shares raw audio frames; each peer connection's sender encodes Opus itself.
+class AudioFanout(_Fanout):
+    """Encodes each source frame once (Opus) and shares the packets with every proxy.
 
-    Opus at 48 kHz mono costs far less than VP8, and aiortc's Opus encoder keeps
-    per-stream state (resampler, first pts) that a shared packet stream would skip.
+    Same settings as aiortc's own Opus encoder (48 kHz stereo, 20 ms, 96 kbit/s,
+    ``voip``), so a receiver cannot tell the difference.  Packet times count from the
+    stream's first packet; each sender adds its own random RTP timestamp origin.
+    Subscribers offer Opus only (:func:`app.media.rtc.opus_preferences`).
     """
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__(source)
+        self.encodes = 0  # encoder invocations, one per source frame sent
+        self._opus: _OpusStream | None = None
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="tether-opus"
+        )
+
+    async def stop(self) -> None:
+        await super().stop()
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+        self._opus = None
+
+    async def _process(self, frame: av.AudioFrame) -> list[av.Packet]:
+        loop = asyncio.get_running_loop()
+        packets = await loop.run_in_executor(self._executor, self._encode, frame)
+        self.encodes += 1
+        return packets
+
+    def _encode(self, frame: av.AudioFrame) -> list[av.Packet]:
+        if self._opus is None:
+            self._opus = _OpusStream()
+        return self._opus.encode(frame)
+
+
+class _OpusStream:
+    """One Opus encoder and its resampler (to 20 ms frames of 48 kHz stereo s16)."""
+
+    RATE = 48_000
+    TIME_BASE = fractions.Fraction(1, RATE)
+
+    def __init__(self) -> None:
+        codec = av.CodecContext.create("libopus", "w")
+        codec.bit_rate = 96_000
+        codec.format = "s16"
+        codec.layout = "stereo"
+        codec.options = {"application": "voip"}
+        codec.sample_rate = self.RATE
+        codec.time_base = self.TIME_BASE
+        self.codec = codec
+        self.resampler = av.AudioResampler(
+            format="s16", layout="stereo", rate=self.RATE, frame_size=self.RATE // 50
+        )
+        self.first_pts: int | None = None
+
+    def encode(self, frame: av.AudioFrame) -> list[av.Packet]:
+        packets: list[av.Packet] = []
+        for chunk in self.resampler.resample(frame):
+            packets += self.codec.encode(chunk)
+        for packet in packets:
+            # The encoder's first pts is negative (pre-skip): count from the first packet.
+            if self.first_pts is None:
+                self.first_pts = packet.pts
+            packet.pts -= self.first_pts
+            packet.time_base = self.TIME_BASE
+        return packets
 
 
 class VideoFanout(_Fanout):

@@ -26,6 +26,12 @@ def vp8_preferences() -> list:
     return [c for c in codecs if c.mimeType.lower() in ("video/vp8", "video/rtx")]
 
 
+def opus_preferences() -> list:
+    """Opus only: the shared encoder makes Opus packets for every PC."""
+    codecs = RTCRtpSender.getCapabilities("audio").codecs
+    return [c for c in codecs if c.mimeType.lower() == "audio/opus"]
+
+
 class PcCloser:
     """Closes peer connections in the background and remembers them until they are done."""
 

@@ -32,7 +32,7 @@ from app.core.media_signals import (
     decode_heartbeat,
     to_payload,
 )
-from app.media.rtc import PcCloser, rtc_configuration, vp8_preferences
+from app.media.rtc import PcCloser, opus_preferences, rtc_configuration, vp8_preferences
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,8 @@ class Subscriber:
         pc = self.pc = RTCPeerConnection(self._configuration)
         video = pc.addTransceiver("video", direction="recvonly")
         video.setCodecPreferences(vp8_preferences())
-        pc.addTransceiver("audio", direction="recvonly")
+        audio = pc.addTransceiver("audio", direction="recvonly")
+        audio.setCodecPreferences(opus_preferences())
         channel = pc.createDataChannel("tether-heartbeat", ordered=False, maxRetransmits=0)
         channel.on("message", lambda data: self._on_heartbeat(gen, data))
         pc.on("track", lambda track: self._read(gen, track))

@@ -86,15 +86,22 @@ async def test_three_subscribers_one_encode_per_frame(call):
     # Count over a window in which all three receive every frame.
     loop = asyncio.get_running_loop()
     before_enc = publisher.encodes
+    before_audio = publisher.audio_fanout.encodes
     counts = [len(r.stamps) for r in recs]
+    audio_counts = [r.audio for r in recs]
     started = loop.time()
     await asyncio.sleep(1.0)
     encoded = publisher.encodes - before_enc
+    audio_encoded = publisher.audio_fanout.encodes - before_audio
     elapsed = loop.time() - started  # a loaded machine oversleeps: count against the real time
     received = [len(r.stamps) - c for r, c in zip(recs, counts, strict=True)]
+    audio_received = [r.audio - c for r, c in zip(recs, audio_counts, strict=True)]
     # The source makes 30 frames a second; encoding per peer connection would be ~90.
     assert 10 <= encoded <= 30 * elapsed + 4
     assert all(abs(n - encoded) <= 3 for n in received)
+    # Audio too: 50 Opus packets a second, once, however many listen (not ~150).
+    assert 20 <= audio_encoded <= 50 * elapsed + 5
+    assert all(abs(n - audio_encoded) <= 5 for n in audio_received)
     # The same frames reached everyone: counters seen by all three overlap.
     sets = [{s.counter for s, _ in r.stamps} for r in recs]
     assert len(sets[0] & sets[1] & sets[2]) >= 40

@@ -1,5 +1,6 @@
 import asyncio
 import threading
+from fractions import Fraction
 
 import av
 import pytest
@@ -99,10 +100,23 @@ async def test_stop_ends_the_encoder_thread():
     assert not any(t.name.startswith("tether-vp8") for t in threading.enumerate())
 
 
-async def test_audio_fanout_shares_raw_frames():
+async def test_audio_fanout_encodes_opus_once_for_every_track():
     fanout = AudioFanout(ToneTrack())
     fanout.start()
-    a, b = fanout.new_track(), fanout.new_track()
-    fa, fb = await a.recv(), await b.recv()
-    assert fa is fb and isinstance(fa, av.AudioFrame)
+    tracks = [fanout.new_track() for _ in range(3)]
+    received = [[await t.recv() for _ in range(25)] for t in tracks]
     await fanout.stop()
+    assert (
+        [id(p) for p in received[0]] == [id(p) for p in received[1]] == [id(p) for p in received[2]]
+    )
+    assert all(isinstance(p, av.Packet) for p in received[0])
+    assert all(t.delivered + len(t._items) == fanout.encodes for t in tracks)
+    # 20 ms packets at 48 kHz, counted from the first one, in order.
+    pts = [p.pts for p in received[0]]
+    assert pts == list(range(0, 960 * 25, 960))
+    assert all(p.time_base == Fraction(1, 48000) for p in received[0])
+    # Real Opus: it decodes to 20 ms of 48 kHz audio a packet.
+    dec = av.CodecContext.create("libopus", "r")
+    frames = [f for p in received[0] for f in dec.decode(av.Packet(bytes(p)))]
+    assert len(frames) == 25 and {f.samples for f in frames} == {960}
+    assert not any(t.name.startswith("tether-opus") for t in threading.enumerate())
