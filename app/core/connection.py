@@ -43,6 +43,12 @@ REASON_NETWORK_DISCONNECTED = p.REASON_NETWORK_DISCONNECTED
 REASON_RESUME_REJECTED = "resume_rejected"
 REASON_TOKEN_EXPIRED = "token_expired"
 CONNECT_RETRY_DELAY = 0.5  # between join attempts, while the connect deadline allows
+# A reconnection attempt still opening after this long gets another beside it: on a dead
+# link each waits out its 1 s connect timeout, and a link that comes back is tried
+# within a quarter second instead of at the next 1 s step.  A refused attempt fails at
+# once and the schedule's own pace applies.
+HEDGE_AFTER = 0.25
+MAX_DIALS = 4
 
 
 class ClientConnection:
@@ -57,6 +63,8 @@ class ClientConnection:
         reconnection_window: float = 30.0,
         connect_timeout: float = 10.0,
         attempt_timeout: float | None = None,
+        hedge_after: float = HEDGE_AFTER,
+        max_dials: int = MAX_DIALS,
         disconnect_timeout: float = 1.0,
         max_pending: int = MAX_PENDING,
         max_pending_bytes: int = MAX_PENDING_BYTES,
@@ -66,6 +74,9 @@ class ClientConnection:
 
         ``attempt_timeout`` bounds one reconnection attempt from opening the socket to
         the server's ``resumed`` (default: 1 s + ``silence_timeout``).
+        While reconnecting, an attempt whose socket has not opened after
+        ``hedge_after`` seconds gets company: another attempt starts beside it, up to
+        ``max_dials`` at once, and the first socket to open carries the resume.
         ``session_id``, when given, is sent with the join so a token for another session
         is refused (1005).
         """
@@ -84,6 +95,8 @@ class ClientConnection:
             attempt_timeout if attempt_timeout is not None else 1.0 + silence_timeout
         )
         self.disconnect_timeout = disconnect_timeout
+        self.hedge_after = hedge_after
+        self.max_dials = max(1, max_dials)
         self.reconnection_window = reconnection_window
         # Joined session.
         self.session_id = ""
@@ -101,8 +114,12 @@ class ClientConnection:
         self._window_deadline = math.inf
         self._schedule: Iterator[float] = iter(())
         self._attempt = 0
-        self._next_attempt_at: float | None = None
-        self._attempt_deadline = math.inf
+        self._next_attempt_at: float | None = None  # the next join attempt (connecting)
+        # Reconnection attempts whose sockets are still opening: tid -> give-up time.
+        self._dials: dict[int, float] = {}
+        self._next_delay: float | None = None  # the schedule's next step; None: used up
+        self._attempt_started = -math.inf  # the newest attempt's start
+        self._attempt_deadline = math.inf  # the resuming attempt's give-up time
         # A resume whose replay is still arriving: (last seq of the replay, the Resumed).
         self._replay: tuple[int, p.Resumed] | None = None
         self._last_request_id = 0
@@ -139,7 +156,7 @@ class ClientConnection:
         return {
             "state": self.state.value,
             "attempt": self._attempt if reconnecting else 0,
-            "next_retry_at": self._next_attempt_at if reconnecting else None,
+            "next_retry_at": self._next_dial_at() if reconnecting else None,
             "window_deadline": self._window_deadline if reconnecting else None,
             "queued": self._outbox.queued,
             "pending": self._outbox.pending,
@@ -163,9 +180,10 @@ class ClientConnection:
         elif state is State.CONNECTED:
             deadlines = [self._hb.deadline() or math.inf]
         elif state is State.RECONNECTING:
-            deadlines = [self._window_deadline]
-            if self._next_attempt_at is not None:
-                deadlines.append(self._next_attempt_at)
+            deadlines = [self._window_deadline, *self._dials.values()]
+            dial_at = self._next_dial_at()
+            if dial_at is not None:
+                deadlines.append(dial_at)
             if self._tid is not None:
                 deadlines.append(self._attempt_deadline)
         elif state is State.DISCONNECTING:
@@ -201,7 +219,11 @@ class ClientConnection:
 
     def retry_now(self, now: float) -> bool:
         """Skip the wait before the next reconnection attempt.  False if there is none to skip."""
-        if self.state is not State.RECONNECTING or self._tid is not None:
+        if (
+            self.state is not State.RECONNECTING
+            or self._tid is not None
+            or len(self._dials) >= self.max_dials
+        ):
             return False
         self._start_attempt(now)
         return True
@@ -319,25 +341,24 @@ class ClientConnection:
     # --- transport news -----------------------------------------------------------------
 
     def transport_opened(self, tid: int, now: float) -> None:
+        if tid in self._dials:
+            self._dial_opened(tid, now)
+            return
         if tid != self._tid:
             return
         self._tid_open = True
         if self.state is State.CONNECTING:
             self._send(p.Join(token=self._token, session_id=self._join_session_id))
-        elif self.state is State.RECONNECTING:
-            assert self.connection is not None
-            self._send(
-                p.Resume(
-                    connection_id=self.connection.id,
-                    resume_key=self._resume_key,
-                    last_seq=self._inbox.last_seq,
-                )
-            )
         else:
             self._close_transport("not needed any more")
 
     def transport_failed(self, tid: int, now: float, reason: str) -> None:
         """The transport ``tid`` could not be opened."""
+        if tid in self._dials:
+            del self._dials[tid]
+            logger.info("a reconnection attempt failed: %s", reason)
+            self._check_exhausted(now)
+            return
         if tid != self._tid:
             return
         self._tid = None
@@ -367,8 +388,8 @@ class ClientConnection:
         elif state is State.CONNECTED:
             self._link_lost(now, f"socket closed: {reason}")
         elif state is State.RECONNECTING:
-            logger.info("reconnection attempt %d failed: %s", self._attempt, reason)
-            self._schedule_next(now)
+            logger.info("resume on attempt %d failed: %s", self._attempt, reason)
+            self._check_exhausted(now)
         elif state is State.DISCONNECTING:
             self._finish_disconnect(now)
 
@@ -412,12 +433,19 @@ class ClientConnection:
         elif state is State.RECONNECTING:
             if now >= self._window_deadline:
                 self._give_up(now, REASON_NETWORK_DISCONNECTED, None)
-            elif self._tid is not None and now >= self._attempt_deadline:
-                logger.info("reconnection attempt %d timed out", self._attempt)
-                self._close_transport("attempt timed out")
-                self._schedule_next(now)
-            elif self._next_attempt_at is not None and now >= self._next_attempt_at:
-                self._start_attempt(now)
+            else:
+                for tid, deadline in list(self._dials.items()):
+                    if now >= deadline:
+                        del self._dials[tid]
+                        self._commands.append(ev.CloseTransport(tid, "attempt timed out", False))
+                if self._tid is not None and now >= self._attempt_deadline:
+                    logger.info("resume on attempt %d timed out", self._attempt)
+                    self._close_transport("attempt timed out")
+                dial_at = self._next_dial_at()
+                if dial_at is not None and now >= dial_at:
+                    self._start_attempt(now)
+                else:
+                    self._check_exhausted(now)
         elif state is State.DISCONNECTING:
             if now >= self._disconnect_deadline:
                 self._finish_disconnect(now)
@@ -512,37 +540,90 @@ class ClientConnection:
         self._schedule = iter(self._backoff())
         self._attempt = 0
         self._next_attempt_at = None
+        self._attempt_started = now
+        self._next_delay = self._draw()
         logger.info("link lost (%s); window ends at %.3f", reason, self._window_deadline)
         self._emit(ev.ReconnectionStarted(reason, self._window_deadline))
-        self._schedule_next(now)
+        if self._next_delay is None:
+            self._give_up(now, REASON_NETWORK_DISCONNECTED, None)
+        elif self._next_delay == 0.0:
+            self._start_attempt(now)
 
-    def _schedule_next(self, now: float) -> None:
+    def _draw(self) -> float | None:
+        """The schedule's next step, or None once it is used up."""
         try:
-            delay = max(0.0, float(next(self._schedule)))
+            return max(0.0, float(next(self._schedule)))
         except StopIteration:
+            return None
+
+    def _next_dial_at(self) -> float | None:
+        """When the next reconnection attempt starts, or None while none may.
+
+        The schedule's steps run from one attempt's start to the next, so an attempt
+        that waited out a connect timeout is followed at once.  While attempts are
+        still opening, another starts ``hedge_after`` after the newest (never more than
+        ``max_dials`` at once).  None while a resume is under way or the steps are used up.
+        """
+        if self.state is not State.RECONNECTING or self._tid is not None:
+            return None
+        if self._next_delay is None or len(self._dials) >= self.max_dials:
+            return None
+        gap = self._next_delay
+        if self._dials:
+            gap = min(gap, self.hedge_after)
+        at = self._attempt_started + gap
+        return at if at < self._window_deadline else None
+
+    def _check_exhausted(self, now: float) -> None:
+        """Give up when the schedule is used up and no attempt is left under way."""
+        if (
+            self.state is State.RECONNECTING
+            and self._next_delay is None
+            and not self._dials
+            and self._tid is None
+        ):
             logger.info("retry schedule exhausted after %d attempts", self._attempt)
             self._give_up(now, REASON_NETWORK_DISCONNECTED, None)
-            return
-        at = now + delay
-        if at >= self._window_deadline:
-            self._next_attempt_at = None  # nothing left to try; the window timer ends it
-        elif delay == 0.0:
-            self._start_attempt(now)
-        else:
-            self._next_attempt_at = at
 
     def _start_attempt(self, now: float) -> None:
         self._attempt += 1
-        self._next_attempt_at = None
-        self._attempt_deadline = now + self.attempt_timeout
+        self._attempt_started = now
+        self._next_delay = self._draw()
+        self._last_tid += 1
+        tid = self._last_tid
+        self._dials[tid] = now + self.attempt_timeout
         logger.info("reconnection attempt %d", self._attempt)
-        self._open_transport()
+        self._commands.append(ev.OpenTransport(tid))
+
+    def _dial_opened(self, tid: int, now: float) -> None:
+        """An attempt's socket opened: the first one carries the resume, the rest close."""
+        deadline = self._dials.pop(tid)
+        if self.state is not State.RECONNECTING or self._tid is not None:
+            self._commands.append(ev.CloseTransport(tid, "not needed any more", False))
+            return
+        self._close_dials("another attempt got through")
+        self._tid = tid
+        self._tid_open = True
+        self._attempt_deadline = deadline
+        assert self.connection is not None
+        self._send(
+            p.Resume(
+                connection_id=self.connection.id,
+                resume_key=self._resume_key,
+                last_seq=self._inbox.last_seq,
+            )
+        )
+
+    def _close_dials(self, reason: str) -> None:
+        for tid in self._dials:
+            self._commands.append(ev.CloseTransport(tid, reason, False))
+        self._dials.clear()
 
     def _resumed(self, msg: p.Resumed, now: float) -> None:
         self._resume_key = msg.resume_key
         self._fire(Trigger.RESUMED, now)
         self._hb.start(now)
-        self._next_attempt_at = None
+        self._close_dials("resumed on another socket")
         self._window_deadline = math.inf
         self._emit(ev.Reconnected(self._attempt, msg.replay_count))
         # What the server never got goes again, in csq order, before anything new.
@@ -590,6 +671,7 @@ class ClientConnection:
         """Common tail of every way into ``disconnected`` after a join."""
         self._hb.stop()
         self._close_transport(reason, graceful=reason == REASON_CLIENT_DISCONNECTED)
+        self._close_dials(reason)
         self._next_attempt_at = None
         self._window_deadline = math.inf
         self._replay = None

@@ -242,7 +242,8 @@ class Peer:
     def __init__(self, name: str, conn: ClientConnection) -> None:
         self.name = name
         self.conn = conn
-        self.link = "up"  # "up" | "black_hole" | "down"
+        self.link = "up"  # "up" | "slow" | "black_hole" | "down"
+        self.open_after = 0.0  # on a "slow" link: how long a new connection takes
         self.open: set[int] = set()  # transport ids the client believes open
         # Frames caught in a black hole: ("up" | "down", transport id, message).  Like TCP,
         # a socket that survives the hole delivers them late; a socket closed meanwhile
@@ -263,6 +264,7 @@ class Peer:
 
 
 CONNECT_ATTEMPT_TIMEOUT = 1.0  # the driver's per-attempt socket timeout
+FLOWING = ("up", "slow")  # links on which open sockets carry messages
 
 
 class Net:
@@ -270,7 +272,8 @@ class Net:
         self.server = server or FakeServer()
         self.now = start
         self.peers: dict[str, Peer] = {}
-        self._pending_opens: list[tuple[float, str, int]] = []  # black-holed connects
+        # Connects not yet answered: (when, peer, tid, opens?) -- black-holed or slow.
+        self._pending_opens: list[tuple[float, str, int, bool]] = []
 
     def add(self, name: str, token: str = "ok", connect: bool = True, **kwargs: Any) -> Peer:
         peer = Peer(name, ClientConnection(token, name=name, **kwargs))
@@ -302,6 +305,15 @@ class Net:
     def black_hole(self, name: str) -> None:
         self.peers[name].link = "black_hole"
 
+    def slow(self, name: str, open_after: float) -> None:
+        """A working link on which a new connection takes ``open_after`` seconds to open."""
+        self.peers[name].link = "slow"
+        self.peers[name].open_after = open_after
+
+    def opening(self, name: str) -> int:
+        """How many of ``name``'s connects are still unanswered."""
+        return sum(1 for _, n, _, _ in self._pending_opens if n == name)
+
     def restore(self, name: str) -> None:
         peer = self.peers[name]
         peer.link = "up"
@@ -332,7 +344,7 @@ class Net:
             for (name, tid), msg in out:
                 busy = True
                 peer = self.peers[name]
-                if peer.link == "up" and tid in peer.open:
+                if peer.link in FLOWING and tid in peer.open:
                     peer.conn.receive(tid, msg, self.now)
                 elif peer.link == "black_hole" and tid in peer.open:
                     peer.held.append(("down", tid, msg))
@@ -340,7 +352,7 @@ class Net:
             for name, tid in closed:
                 busy = True
                 peer = self.peers[name]
-                if peer.link == "up" and tid in peer.open:
+                if peer.link in FLOWING and tid in peer.open:
                     peer.open.discard(tid)
                     peer.conn.transport_lost(tid, self.now, "closed by server")
 
@@ -352,24 +364,32 @@ class Net:
                 peer.conn.transport_opened(cmd.transport_id, self.now)
             elif peer.link == "down":
                 peer.conn.transport_failed(cmd.transport_id, self.now, "connection refused")
+            elif peer.link == "slow":
+                self._pending_opens.append(
+                    (self.now + peer.open_after, peer.name, cmd.transport_id, True)
+                )
             else:
                 self._pending_opens.append(
-                    (self.now + CONNECT_ATTEMPT_TIMEOUT, peer.name, cmd.transport_id)
+                    (self.now + CONNECT_ATTEMPT_TIMEOUT, peer.name, cmd.transport_id, False)
                 )
         elif isinstance(cmd, ev.SendMessage):
-            if peer.link == "up" and cmd.transport_id in peer.open:
+            if peer.link in FLOWING and cmd.transport_id in peer.open:
                 self.server.receive(key, cmd.message, self.now)
             elif peer.link == "black_hole" and cmd.transport_id in peer.open:
                 peer.held.append(("up", cmd.transport_id, cmd.message))
         elif isinstance(cmd, ev.CloseTransport):
+            # A closed (aborted) connect reports nothing more, as the real driver's.
+            self._pending_opens = [
+                x for x in self._pending_opens if (x[1], x[2]) != (peer.name, cmd.transport_id)
+            ]
             if cmd.transport_id in peer.open:
                 peer.open.discard(cmd.transport_id)
-                if peer.link == "up":
+                if peer.link in FLOWING:
                     self.server.socket_closed(key, self.now)
 
     def _next_time(self) -> float:
         times = [self.server.next_deadline()]
-        times += [t for t, _, _ in self._pending_opens]
+        times += [t for t, _, _, _ in self._pending_opens]
         for peer in self.peers.values():
             t = peer.conn.get_timer()
             if t is not None:
@@ -384,8 +404,13 @@ class Net:
             self.now = max(self.now, nxt)
             due = [x for x in self._pending_opens if x[0] <= self.now]
             self._pending_opens = [x for x in self._pending_opens if x[0] > self.now]
-            for _, name, tid in due:
-                self.peers[name].conn.transport_failed(tid, self.now, "timed out")
+            for _, name, tid, opens in due:
+                peer = self.peers[name]
+                if opens and peer.link in ("up", "slow"):
+                    peer.open.add(tid)
+                    peer.conn.transport_opened(tid, self.now)
+                else:
+                    peer.conn.transport_failed(tid, self.now, "timed out")
             self.server.tick(self.now)
             for peer in self.peers.values():
                 timer = peer.conn.get_timer()

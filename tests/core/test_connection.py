@@ -262,6 +262,69 @@ def test_flapping_every_second_for_a_minute_delivers_everything_once_in_order():
     assert [m.data for _, m in net.server.received] == [d for _, d in sent]
 
 
+def _lost_at(peer):
+    (t_lost,) = [t for t, e in peer.history if isinstance(e, ev.ReconnectionStarted)]
+    return t_lost
+
+
+def test_on_a_dead_link_attempts_overlap_and_a_returning_link_is_tried_at_once():
+    # Every attempt waits out the driver's 1 s connect timeout on a black-holed link.
+    # Another starts every 0.25 s beside it (at most 4 at once), so the link is tried
+    # four times a second, not once every 1 s timeout + 1 s wait.
+    net = Net()
+    a = net.add("a")
+    net.advance(1)
+    net.black_hole("a")
+    net.advance(3.5)
+    t_lost = _lost_at(a)
+    most = 0
+    while net.now < t_lost + 2.6:
+        net.run_until(min(net.now + 0.05, t_lost + 2.6))
+        most = max(most, net.opening("a"))
+    assert most == 4
+    assert a.conn.progress()["attempt"] == 11  # started at +0, +0.25, ... +2.5
+    net.restore("a")
+    net.run_until(t_lost + 2.75)  # the next one, a quarter second later, gets through
+    assert a.conn.state is State.CONNECTED
+    assert a.events(ev.Reconnected) == [ev.Reconnected(attempts=12, replay_count=0)]
+    assert net.opening("a") == 0  # the attempts still opening were closed
+    resumes = [m for _, m in net.server.received if isinstance(m, p.Resume)]
+    assert len(resumes) <= 1  # the fake records requests of joined sockets only
+
+
+def test_a_slow_link_is_not_given_up_on_the_first_socket_to_open_resumes():
+    # A socket that takes 0.6 s to open (a long round trip) is not cut off by the
+    # attempts beside it: it resumes, and those still opening are closed.
+    net = Net()
+    a, b = net.add("a"), net.add("b")
+    net.advance(1)
+    net.slow("a", open_after=0.6)
+    net.reset("a")
+    t_lost = _lost_at(a)
+    assert t_lost == net.now
+    net.run_until(t_lost + 0.6)
+    assert a.conn.state is State.CONNECTED
+    assert a.events(ev.Reconnected) == [ev.Reconnected(attempts=3, replay_count=0)]
+    assert net.opening("a") == 0
+    net.advance(5)
+    assert a.conn.state is State.CONNECTED
+    assert b.names()[-2:] == ["ConnectionInterrupted", "ConnectionResumed"]
+
+
+def test_a_finite_schedule_bounds_overlapping_attempts_too():
+    net = Net()
+    a = net.add("a", backoff=[0, 0, 0])
+    net.advance(1)
+    net.black_hole("a")
+    net.advance(3.5)
+    t_lost = _lost_at(a)
+    assert net.opening("a") == 3
+    net.run_until(t_lost + 1.0)  # all three time out together
+    assert a.names()[-2:] == ["ReconnectionStarted", "Disconnected"]
+    assert a.events(ev.Disconnected)[0].reason == "network_disconnected"
+    assert a.conn.get_timer() is None
+
+
 def test_flapping_during_attempts_uses_the_schedule():
     schedule = [0, 0.25, 0.5, 1.0, 1.0, 1.0]
     net = Net()
