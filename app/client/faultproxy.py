@@ -8,6 +8,7 @@
         proxy.restore()      # forward again; bytes held during the hole flow on
         proxy.cut()          # reset both sides of every connection (RST); refuse new ones
         proxy.restore()
+        proxy.latency = 0.6  # hold every chunk 0.6 s each way: a long round trip
 
 Modes:
 
@@ -79,6 +80,8 @@ class _Pair:
                 data = await reader.read(_CHUNK)
                 if not data:
                     break
+                if self.proxy.latency > 0:
+                    await asyncio.sleep(self.proxy.latency)
                 await self.proxy._open.wait()
                 writer.write(data)
                 await writer.drain()
@@ -119,6 +122,7 @@ class FaultProxy:
         self.target_port = target_port
         self._listen_port = listen_port
         self.mode = FORWARD
+        self.latency = 0.0  # seconds each chunk is held, each way
         self._drop_new = False
         self._dead: set[asyncio.StreamWriter] = set()  # connections lost in a hole
         self._open = asyncio.Event()

@@ -47,7 +47,7 @@ import aiohttp
 
 from app.client.callbacks import call
 from app.client.subscriber import Subscriber
-from app.client.transport import CONNECT_TIMEOUT, WsTransport
+from app.client.transport import CONNECT_TIMEOUT, WsTransport, client_timeout
 from app.core import events as ev
 from app.core.backoff import BackoffFactory
 from app.core.connection import ClientConnection
@@ -214,7 +214,10 @@ class Session:
         if self.state is not State.NOT_CONNECTED:
             raise TetherError(ErrorCode.INVALID_PARAMETER, "connect() may be called once")
         self._loop = asyncio.get_running_loop()
-        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True),
+            timeout=client_timeout(self._socket_timeout),
+        )
         self._joined = self._loop.create_future()
         self._ended = self._loop.create_future()
         self._conn.connect(self._now())
@@ -411,7 +414,6 @@ class Session:
                 self.url,
                 self._http,
                 self,
-                connect_timeout=self._socket_timeout,
                 ssl_context=self._ssl,
             )
             self._transports[command.transport_id] = transport

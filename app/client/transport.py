@@ -26,7 +26,17 @@ from app.core.limits import FRAME_MAX
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 1.0  # per attempt: a black-holed SYN must not eat the window
+# Per attempt, the TCP (and TLS) handshake: a black-holed SYN must not eat the window.
+# The client's aiohttp session applies it (``ClientTimeout(sock_connect=...)``).
+CONNECT_TIMEOUT = 1.0
+# Per attempt, the whole WebSocket opening, HTTP upgrade included: a link that answered
+# the SYN works, and on a long round trip the upgrade alone can take over a second.
+HANDSHAKE_TIMEOUT = 4.0
+
+
+def client_timeout(connect_timeout: float = CONNECT_TIMEOUT) -> aiohttp.ClientTimeout:
+    """The aiohttp session timeouts for transports: only the socket connect is short."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
 
 
 class TransportOwner:
@@ -47,15 +57,17 @@ class WsTransport:
         http: aiohttp.ClientSession,
         owner: TransportOwner,
         *,
-        connect_timeout: float = CONNECT_TIMEOUT,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
         ssl_context: ssl.SSLContext | bool = True,
     ) -> None:
+        """``http`` should carry :func:`client_timeout`; ``handshake_timeout`` bounds
+        the whole opening."""
         self.tid = tid
         self._ssl = ssl_context
         self.url = url
         self._http = http
         self._owner = owner
-        self._connect_timeout = connect_timeout
+        self._handshake_timeout = handshake_timeout
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._outgoing: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -134,7 +146,7 @@ class WsTransport:
                     max_msg_size=FRAME_MAX,
                     ssl=self._ssl,
                 ),
-                timeout=self._connect_timeout,
+                timeout=self._handshake_timeout,
             )
         except asyncio.CancelledError:
             raise

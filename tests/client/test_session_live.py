@@ -94,6 +94,30 @@ async def test_black_hole_5s_reconnects_and_the_other_side_sees_subscriber_blink
     await rb.wait_for("on_signal_received")
 
 
+async def test_a_long_round_trip_still_joins_and_reconnects(live):
+    # 0.6 s each way: the WebSocket upgrade alone takes 1.2 s, longer than the 1 s a
+    # silent SYN is given.  Only the TCP connect is held to that second.
+    call = await live()
+    b, rb = await call.join(name="b")
+    proxy = await call.proxy()
+    proxy.latency = 0.6
+    a, ra = await call.join(via=proxy, name="a")
+    proxy.cut()
+    await ra.wait_for("on_reconnection_started")
+    proxy.restore()
+    await ra.wait_for("on_reconnected")
+    sent = await a.send_signal("chat", "still here", to=b.connection.id)
+    assert sent.status == "sent"
+    await rb.wait_for("on_signal_received")
+    assert rb.args("on_signal_received") == [("chat", "still here", a.connection.id)]
+    assert ra.names() == [
+        "on_connected",
+        "on_connection_created",
+        "on_reconnection_started",
+        "on_reconnected",
+    ]
+
+
 async def test_black_hole_longer_than_window_disconnects_and_others_see_drops(live):
     call = await live(reconnection_window=3.0, heartbeat_timeout=2.0)
     proxy = await call.proxy()
