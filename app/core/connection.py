@@ -157,6 +157,8 @@ class ClientConnection:
             "state": self.state.value,
             "attempt": self._attempt if reconnecting else 0,
             "next_retry_at": self._next_dial_at() if reconnecting else None,
+            # An attempt's socket is opening or resuming right now.
+            "trying": reconnecting and (bool(self._dials) or self._tid is not None),
             "window_deadline": self._window_deadline if reconnecting else None,
             "queued": self._outbox.queued,
             "pending": self._outbox.pending,

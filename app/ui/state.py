@@ -188,8 +188,11 @@ def reconnecting_info(progress: Any, now: float) -> BannerInfo:
     attempt = int(_progress_field(progress, "attempt", 0) or 0)
     queued = int(_progress_field(progress, "queued", 0) or 0)
     next_at = _progress_field(progress, "next_retry_at")
-    # No next retry time means an attempt is under way right now.
-    seconds = 0 if next_at is None else max(0, math.ceil(float(next_at) - now - 1e-9))
+    # No next retry time, or a socket opening, means an attempt is under way right now.
+    if next_at is None or _progress_field(progress, "trying", False):
+        seconds = 0
+    else:
+        seconds = max(0, math.ceil(float(next_at) - now - 1e-9))
     return BannerInfo(
         BannerState.RECONNECTING, attempt=attempt, seconds_to_retry=seconds, queued=queued
     )

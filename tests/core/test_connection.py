@@ -283,6 +283,7 @@ def test_on_a_dead_link_attempts_overlap_and_a_returning_link_is_tried_at_once()
         most = max(most, net.opening("a"))
     assert most == 4
     assert a.conn.progress()["attempt"] == 11  # started at +0, +0.25, ... +2.5
+    assert a.conn.progress()["trying"] is True
     net.restore("a")
     net.run_until(t_lost + 2.75)  # the next one, a quarter second later, gets through
     assert a.conn.state is State.CONNECTED
@@ -554,6 +555,7 @@ def test_progress_while_reconnecting_and_retry_now():
     progress = a.conn.progress()
     assert progress["state"] == "reconnecting"
     assert progress["attempt"] == 1
+    assert progress["trying"] is False  # refused at once; waiting for the next step
     assert progress["next_retry_at"] == pytest.approx(net.now + 5)
     assert progress["window_deadline"] == pytest.approx(net.now + 30)
     net.restore("a")

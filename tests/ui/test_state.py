@@ -101,6 +101,14 @@ def test_progress_as_mapping_and_one_message():
     assert info.detail == "Attempt 3 · trying now · 1 message waiting to send"
 
 
+def test_an_attempt_under_way_reads_trying_now_not_a_countdown():
+    tracker = BannerTracker()
+    progress = {"attempt": 5, "next_retry_at": 10.25, "trying": True}
+    assert tracker.update("reconnecting", progress, 10.0).detail == "Attempt 5 · trying now"
+    progress = {"attempt": 5, "next_retry_at": 11.5, "trying": False}
+    assert tracker.update("reconnecting", progress, 10.0).detail == "Attempt 5 · next try in 2 s"
+
+
 def test_tile_overlay_from_subscriber_view():
     view = SubscriberView(name="Ada Lovelace")
     assert tile_overlay(view).reconnecting_text == ""
