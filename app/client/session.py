@@ -439,9 +439,9 @@ class Session:
         self._conn.transport_opened(tid, self._now())
         self._pump()
 
-    def transport_failed(self, tid: int, reason: str) -> None:
+    def transport_failed(self, tid: int, reason: str, refused: bool = False) -> None:
         self._transports.pop(tid, None)
-        self._conn.transport_failed(tid, self._now(), reason)
+        self._conn.transport_failed(tid, self._now(), reason, refused=refused)
         self._pump()
 
     def transport_message(self, tid: int, message: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import ssl
 from collections.abc import Callable
@@ -43,7 +44,7 @@ class TransportOwner:
     """What a transport reports to; every method is called on the loop thread."""
 
     def transport_opened(self, tid: int) -> None: ...
-    def transport_failed(self, tid: int, reason: str) -> None: ...
+    def transport_failed(self, tid: int, reason: str, refused: bool = False) -> None: ...
     def transport_message(self, tid: int, message: Any) -> None: ...
     def transport_lost(self, tid: int, reason: str) -> None: ...
     def transport_bad_frame(self, tid: int, error: TetherError) -> None: ...
@@ -152,7 +153,8 @@ class WsTransport:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if not self._aborted:
-                loop_owner.transport_failed(self.tid, _describe(exc) or "timed out")
+                reason = "timed out" if type(exc) is TimeoutError else _describe(exc)
+                loop_owner.transport_failed(self.tid, reason, refused=_refused(exc))
             return
         if self._aborted:  # aborted while the handshake finished
             self._close_socket()
@@ -209,6 +211,22 @@ class WsTransport:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+def _refused(exc: BaseException) -> bool:
+    """Did the server's host answer this attempt (and say no)?
+
+    A closed port (ECONNREFUSED), an HTTP error instead of the upgrade, or a TLS
+    failure are answers; a timeout or an unreachable network are not.
+    """
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientSSLError):
+        return True
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    os_error = getattr(exc, "os_error", None)
+    return isinstance(os_error, ConnectionRefusedError) or (
+        isinstance(os_error, OSError) and os_error.errno == errno.ECONNREFUSED
+    )
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -118,6 +118,7 @@ class ClientConnection:
         # Reconnection attempts whose sockets are still opening: tid -> give-up time.
         self._dials: dict[int, float] = {}
         self._next_delay: float | None = None  # the schedule's next step; None: used up
+        self._unanswered = False  # the last failed attempt got no answer at all
         self._attempt_started = -math.inf  # the newest attempt's start
         self._attempt_deadline = math.inf  # the resuming attempt's give-up time
         # A resume whose replay is still arriving: (last seq of the replay, the Resumed).
@@ -354,10 +355,20 @@ class ClientConnection:
         else:
             self._close_transport("not needed any more")
 
-    def transport_failed(self, tid: int, now: float, reason: str) -> None:
-        """The transport ``tid`` could not be opened."""
+    def transport_failed(
+        self, tid: int, now: float, reason: str, *, refused: bool = False
+    ) -> None:
+        """The transport ``tid`` could not be opened.
+
+        ``refused``: the server's host answered and said no (a closed port, an HTTP
+        error, a certificate it could not prove).  The next attempt then waits for the
+        schedule's step.  A failure with no answer (a timeout, an unreachable network)
+        is retried ``hedge_after`` after the last start, as an attempt still opening is:
+        it costs the server nothing, and the link may be back any moment.
+        """
         if tid in self._dials:
             del self._dials[tid]
+            self._unanswered = not refused
             logger.info("a reconnection attempt failed: %s", reason)
             self._check_exhausted(now)
             return
@@ -391,6 +402,7 @@ class ClientConnection:
             self._link_lost(now, f"socket closed: {reason}")
         elif state is State.RECONNECTING:
             logger.info("resume on attempt %d failed: %s", self._attempt, reason)
+            self._unanswered = False  # the server was reached: keep to the schedule
             self._check_exhausted(now)
         elif state is State.DISCONNECTING:
             self._finish_disconnect(now)
@@ -544,6 +556,7 @@ class ClientConnection:
         self._next_attempt_at = None
         self._attempt_started = now
         self._next_delay = self._draw()
+        self._unanswered = False
         logger.info("link lost (%s); window ends at %.3f", reason, self._window_deadline)
         self._emit(ev.ReconnectionStarted(reason, self._window_deadline))
         if self._next_delay is None:
@@ -563,15 +576,16 @@ class ClientConnection:
 
         The schedule's steps run from one attempt's start to the next, so an attempt
         that waited out a connect timeout is followed at once.  While attempts are
-        still opening, another starts ``hedge_after`` after the newest (never more than
-        ``max_dials`` at once).  None while a resume is under way or the steps are used up.
+        still opening, or the last one failed without an answer, another starts
+        ``hedge_after`` after the newest (never more than ``max_dials`` at once).
+        None while a resume is under way or the steps are used up.
         """
         if self.state is not State.RECONNECTING or self._tid is not None:
             return None
         if self._next_delay is None or len(self._dials) >= self.max_dials:
             return None
         gap = self._next_delay
-        if self._dials:
+        if self._dials or self._unanswered:
             gap = min(gap, self.hedge_after)
         at = self._attempt_started + gap
         return at if at < self._window_deadline else None

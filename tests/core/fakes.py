@@ -242,7 +242,7 @@ class Peer:
     def __init__(self, name: str, conn: ClientConnection) -> None:
         self.name = name
         self.conn = conn
-        self.link = "up"  # "up" | "slow" | "black_hole" | "down"
+        self.link = "up"  # "up" | "slow" | "black_hole" | "down" | "unreachable"
         self.open_after = 0.0  # on a "slow" link: how long a new connection takes
         self.open: set[int] = set()  # transport ids the client believes open
         # Frames caught in a black hole: ("up" | "down", transport id, message).  Like TCP,
@@ -305,6 +305,11 @@ class Net:
     def black_hole(self, name: str) -> None:
         self.peers[name].link = "black_hole"
 
+    def unreachable(self, name: str) -> None:
+        """Reset the sockets; new connections fail at once with no answer (Wi-Fi off)."""
+        self.peers[name].link = "unreachable"
+        self._reset_sockets(name)
+
     def slow(self, name: str, open_after: float) -> None:
         """A working link on which a new connection takes ``open_after`` seconds to open."""
         self.peers[name].link = "slow"
@@ -363,7 +368,11 @@ class Net:
                 peer.open.add(cmd.transport_id)
                 peer.conn.transport_opened(cmd.transport_id, self.now)
             elif peer.link == "down":
-                peer.conn.transport_failed(cmd.transport_id, self.now, "connection refused")
+                peer.conn.transport_failed(
+                    cmd.transport_id, self.now, "connection refused", refused=True
+                )
+            elif peer.link == "unreachable":
+                peer.conn.transport_failed(cmd.transport_id, self.now, "network is unreachable")
             elif peer.link == "slow":
                 self._pending_opens.append(
                     (self.now + peer.open_after, peer.name, cmd.transport_id, True)

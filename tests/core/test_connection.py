@@ -312,6 +312,22 @@ def test_a_slow_link_is_not_given_up_on_the_first_socket_to_open_resumes():
     assert b.names()[-2:] == ["ConnectionInterrupted", "ConnectionResumed"]
 
 
+def test_an_unreachable_network_is_tried_every_quarter_second_a_refusal_is_not():
+    net = Net()
+    a = net.add("a", backoff=lambda: itertools.chain([0, 0.25, 0.5], itertools.repeat(1.0)))
+    net.advance(1)
+    net.unreachable("a")  # no answer at all: retried a quarter second after each start
+    t_lost = _lost_at(a)
+    net.run_until(t_lost + 1.1)
+    assert a.conn.progress()["attempt"] == 5  # +0, +0.25, +0.5, +0.75, +1.0
+    net.cut("a")  # now the server's host answers "refused": the schedule's 1 s pace
+    net.run_until(t_lost + 3.1)
+    assert a.conn.progress()["attempt"] == 7  # +1.25 (refused), then +2.25
+    net.restore("a")
+    net.run_until(t_lost + 3.25)
+    assert a.conn.state is State.CONNECTED
+
+
 def test_a_finite_schedule_bounds_overlapping_attempts_too():
     net = Net()
     a = net.add("a", backoff=[0, 0, 0])
