@@ -1,9 +1,11 @@
 """Retry-delay schedules for reconnection attempts.
 
 A schedule is a plain iterable of delays in seconds (websockets' ``backoff()``
-shape): the reconnection machine asks for the next delay after each failed
-attempt and stops when the iterator ends or the reconnection window closes,
-whichever comes first.  Tests pass ``lambda: iter([0, 0, 1])``.
+shape): each step is the time from one attempt's start to the next one's, and
+every attempt uses up one step.  The reconnection machine stops when the
+iterator ends or the reconnection window closes, whichever comes first; while
+attempts get no answer it may start the next sooner (see ``ClientConnection``'s
+``hedge_after``), never later.  Tests pass ``lambda: iter([0, 0, 1])``.
 """
 
 from __future__ import annotations
