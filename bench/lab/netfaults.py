@@ -43,25 +43,25 @@ def _cycle(lab: Lab, probe: Any, hold: str) -> dict[str, float]:
     mark = probe.mark()
     time.sleep(random.uniform(0.3, 1.3))  # a random phase against the heartbeat
     down = lab.link_down("c1")
-    started = probe.wait_for("on_reconnection_started", 15, after=mark)
+    started = probe.wait_for("on_reconnection_started", 15, after=mark, subscriber=None)
     if hold == "short":
         time.sleep(max(0.0, started["time"] + 0.5 - time.time()))
     else:
         time.sleep(max(0.0, down + 10.0 - time.time()))
     up = lab.link_up("c1")
-    back = probe.wait_for("on_reconnected", 25, after=mark)
+    back = probe.wait_for("on_reconnected", 25, after=mark, subscriber=None)
     return {"detect": started["time"] - down, "recover": back["time"] - up, "down_for": up - down}
 
 
 def _flush(lab: Lab, probe: Any, peer: Any, run: int, count: int = 1000) -> dict[str, float]:
     mark = probe.mark()
     lab.link_down("c1")
-    probe.wait_for("on_reconnection_started", 15, after=mark)
+    probe.wait_for("on_reconnection_started", 15, after=mark, subscriber=None)
     items = [(f"q{run}:{n}", f"q{run}:{n}") for n in range(count)]
     probe.signals(items, type_=f"flush{run}")
     time.sleep(1.0)
     up = lab.link_up("c1")
-    back = probe.wait_for("on_reconnected", 25, after=mark)
+    back = probe.wait_for("on_reconnected", 25, after=mark, subscriber=None)
     ids = {i for i, _ in items}
     acked = probe.wait_until(
         lambda lines: (
@@ -157,7 +157,7 @@ def _media_cycles(cycles: int) -> list[dict[str, float]]:
             marks = probe.mark(), peer.mark()
             time.sleep(random.uniform(0.5, 1.5))
             _, up = lab.cut("c1", 5.0)
-            back = probe.wait_for("on_reconnected", 25, after=marks[0])
+            back = probe.wait_for("on_reconnected", 25, after=marks[0], subscriber=None)
             here = probe.wait_for("on_render_frame", 25, after=marks[0])
             there = peer.wait_for("on_render_frame", 25, after=marks[1])
             out.append(

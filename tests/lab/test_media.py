@@ -70,7 +70,7 @@ def test_media_comes_back_after_a_cut(make_lab, seconds, window):
     _, up = call.lab.cut(cut.host, seconds)
     noticed = seconds >= 5  # 1 s passes inside TCP retransmission and the 3 s silence rule
     if noticed:
-        cut.wait_for("on_reconnected", 30, after=mark_cut)
+        cut.wait_for("on_reconnected", 30, after=mark_cut, subscriber=None)
     theirs, mine = _stream_of(cut, other), _stream_of(other, cut)
     for viewer, stream in ((other, mine), (cut, theirs)):
         # Media back: frames of the other's stream keep coming after the link returned.
