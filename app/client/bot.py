@@ -169,6 +169,13 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None
 async def _run(args: argparse.Namespace, out: _Out) -> int:
     # Before any peer connection gathers candidates (see app.media.ice).
     use_host_addresses(args.ice_address or addresses_for_server(args.server))
+    # Read stdin from the start: joining and publishing wait for the server, which an
+    # outage can hold up, and whoever drives the bot must never block on a full pipe
+    # meanwhile.  Commands wait in the queue until the bot is in.
+    commands: asyncio.Queue[str | None] = asyncio.Queue()
+    threading.Thread(
+        target=_read_stdin, args=(asyncio.get_running_loop(), commands), daemon=True
+    ).start()
     callbacks = BotCallbacks(out)
     session = Session(
         args.server,
@@ -198,16 +205,13 @@ async def _run(args: argparse.Namespace, out: _Out) -> int:
             await media.close()
         print(f"tether bot: cannot join {args.server}: {err}", file=sys.stderr)
         return EXIT_CANNOT_JOIN
-    if media is not None:
-        await media.start(args.name)
-
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    commands: asyncio.Queue[str | None] = asyncio.Queue()
-    threading.Thread(target=_read_stdin, args=(loop, commands), daemon=True).start()
+    if media is not None:
+        await media.start(args.name)
 
     async def command_loop() -> None:
         while True:

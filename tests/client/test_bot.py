@@ -120,3 +120,29 @@ async def test_bot_cannot_join_exits_non_zero_with_a_message(live):
     bot = await Bot.start("--server", "ws://127.0.0.1:9", "--token", "x", module=("app", "bot"))
     assert await asyncio.wait_for(bot.proc.wait(), WAIT) != 0
     assert "1013" in (await bot.proc.stderr.read()).decode()
+
+
+async def test_bot_reads_its_commands_while_still_joining(live):
+    call = await live()
+    proxy = await call.proxy()
+    proxy.black_hole(drop_new=True)  # the join waits for the network
+    token = call.server.make_token(call.session_id)
+    bot = await Bot.start(
+        "--server", proxy.url, "--token", token, "--publish", "none", "--subscribe", "none"
+    )
+    lines = "".join(
+        json.dumps({"cmd": "signal", "id": f"s{n}", "type": "t", "data": f"{n:04d}" + "x" * 1000})
+        + "\n"
+        for n in range(300)
+    )
+    # 300 KB: more than the pipe and the writer's buffer hold together, so the write
+    # is done only if the bot reads while it is still joining.
+    bot.proc.stdin.write(lines.encode())
+    await asyncio.wait_for(bot.proc.stdin.drain(), 5)
+    proxy.restore()
+    await bot.expect("on_connected")
+    for n in range(300):
+        result = await bot.expect("signal_result", id=f"s{n}")
+        assert result["status"] == "sent"
+    await bot.send({"cmd": "disconnect"})
+    assert await asyncio.wait_for(bot.proc.wait(), WAIT) == 0
