@@ -141,6 +141,7 @@ async def _proxy_baseline(cycles: int) -> list[dict[str, float]]:
 
 
 MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
+SIGNALLING_ARGS = ["--publish", "none", "--subscribe", "none"]
 
 
 def _media_cycles(cycles: int) -> list[dict[str, float]]:
@@ -178,8 +179,10 @@ def measure(quick: bool) -> dict[str, Any]:
     with Lab(clients=2, max_lifetime=900) as lab:
         lab.start_server(window=30, heartbeat_timeout=5)
         sid = new_session_id()
-        probe = lab.start_bot("c1", session_id=sid, name="probe")
-        peer = lab.start_bot("c2", session_id=sid, name="peer")
+        # Signalling only: media has its own cycles below, and its requests would share
+        # the probe's 1,000-request outbox with the queued signals.
+        probe = lab.start_bot("c1", session_id=sid, name="probe", extra=SIGNALLING_ARGS)
+        peer = lab.start_bot("c2", session_id=sid, name="peer", extra=SIGNALLING_ARGS)
         probe.wait_for("on_connected", 30)
         peer.wait_for("on_connected", 30)
         peer.wait_count("on_connection_created", 1, 30)
