@@ -1,6 +1,6 @@
 """Real link cuts in the network lab: drop detection, recovery, and the queue flush.
 
-    sudo python -m bench.lab.netfaults [--quick] [--json PATH]
+    sudo python -m bench.lab.netfaults [--quick] [--pinned-neighbours] [--json PATH]
 
 Needs root (network namespaces; see tests/lab/netlab.py).  A server and two ``tether bot``s
 (c1 the probe, c2 a peer) in their own namespaces; c1's link is taken down at the switch.
@@ -20,6 +20,11 @@ callback times share the clock.  Baseline, in the same run: the short cycle thro
 core's loopback fault proxy (black hole, new connections lost too) with an in-process Session —
 what the core's own tests see — so the figure is how a real link compares with it.  The rule
 itself: heartbeat every 1 s, link lost after 3 s of silence.
+
+A link taken down at the switch also takes the hosts' ARP entries with it, and after it
+returns the kernel's own ARP retries (one a second) decide when packets flow; with
+``--pinned-neighbours`` every host has permanent entries, so a cut loses packets only, as
+an outage beyond the first hop does.
 """
 
 from __future__ import annotations
@@ -144,9 +149,11 @@ MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
 SIGNALLING_ARGS = ["--publish", "none", "--subscribe", "none"]
 
 
-def _media_cycles(cycles: int) -> list[dict[str, float]]:
+def _media_cycles(cycles: int, pinned: bool) -> list[dict[str, float]]:
     """5 s cuts with both sides publishing and subscribing: link up -> the first new frame."""
     with Lab(clients=2, max_lifetime=600) as lab:
+        if pinned:
+            lab.pin_neighbours()
         lab.start_server(window=30, heartbeat_timeout=5)
         sid = new_session_id()
         probe = lab.start_bot("c1", session_id=sid, name="probe", extra=MEDIA_ARGS)
@@ -174,9 +181,11 @@ def _media_cycles(cycles: int) -> list[dict[str, float]]:
     return out
 
 
-def measure(quick: bool) -> dict[str, Any]:
+def measure(quick: bool, pinned: bool = False) -> dict[str, Any]:
     short_n, long_n, flush_n = (4, 2, 1) if quick else (20, 8, 3)
     with Lab(clients=2, max_lifetime=900) as lab:
+        if pinned:
+            lab.pin_neighbours()
         lab.start_server(window=30, heartbeat_timeout=5)
         sid = new_session_id()
         # Signalling only: media has its own cycles below, and its requests would share
@@ -193,9 +202,10 @@ def measure(quick: bool) -> dict[str, Any]:
         peer.disconnect()
         story = [x["event"] for x in probe.lines if x["event"].startswith("on_re")]
     baseline = asyncio.run(_proxy_baseline(short_n))
-    media = _media_cycles(2 if quick else 10)
+    media = _media_cycles(2 if quick else 10, pinned)
     cycles = short + long
     return {
+        "pinned_neighbours": pinned,
         "silence_rule_s": SILENCE_RULE,
         "baseline_proxy_detection_s": summary([c["detect"] for c in baseline]),
         "baseline_proxy_recovery_s": summary([c["recover"] for c in baseline]),
@@ -234,7 +244,10 @@ def render(r: dict[str, Any]) -> str:
         rows.append([f"flush 1000: {k.replace('_', ' ')}", s["n"], s["median"], s["p95"],
                      s["min"], s["max"]])  # fmt: skip
     return table(
-        "Real link cuts in the lab (seconds)", ["measure", "n", "median", "p95", "min", "max"], rows
+        "Real link cuts in the lab (seconds)"
+        + (", neighbours pinned" if r.get("pinned_neighbours") else ""),
+        ["measure", "n", "median", "p95", "min", "max"],
+        rows,
     )
 
 
@@ -242,12 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.lab.netfaults")
     parser.add_argument("--quick", action="store_true", help="a few cycles only")
     parser.add_argument("--json", default="bench/results/lab_netfaults.json")
+    parser.add_argument(
+        "--pinned-neighbours",
+        action="store_true",
+        help="permanent ARP entries: a cut loses packets only, as beyond the first hop",
+    )
     args = parser.parse_args(argv)
     why = lab_available()
     if why:
         print(why, file=sys.stderr)
         return 2
-    result = measure(args.quick)
+    result = measure(args.quick, args.pinned_neighbours)
     print(render(result))
     path = write_json(args.json, {"benchmark": "netfaults", "quick": args.quick, **result})
     print(f"\nJSON: {path}")

@@ -299,6 +299,24 @@ class Lab:
             up = self.link_up(host) if not self._closed else time.time()
         return down, up
 
+    def pin_neighbours(self) -> None:
+        """Give every host a permanent ARP entry for every other one.
+
+        A link taken down at the switch then loses packets and nothing else: no neighbour
+        entry goes stale or fails, so what comes back is the path, as after a loss
+        beyond the first hop (the router's link was fine all along).  Without this, the
+        kernel's own ARP retries decide when packets flow again after a link returns.
+        """
+        macs = {}
+        for name, host in self.hosts.items():
+            info = json.loads(_ip("-j", "-n", host.ns, "link", "show", "dev", "eth0").stdout)
+            macs[name] = info[0]["address"]
+        for name, host in self.hosts.items():
+            for other, peer in self.hosts.items():
+                if other != name:
+                    _ip("-n", host.ns, "neigh", "replace", peer.addr, "lladdr", macs[other],
+                        "dev", "eth0", "nud", "permanent")  # fmt: skip
+
     def partition(self, a: str, b: str) -> float:
         """Lose every packet between hosts ``a`` and ``b`` (others still reach both)."""
         for x, y in ((a, b), (b, a)):
