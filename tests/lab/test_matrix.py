@@ -9,6 +9,7 @@ session core has no media); "media back" is checked once the bot can publish.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -358,7 +359,16 @@ def test_cut_in_the_middle_of_a_500_signal_burst(lab_call):
     call = lab_call(3, window=8)
     sender, *others = call.bots
     burst = [f"b:{n}" for n in range(500)]
-    sender.signals([(x, x) for x in burst])
+
+    # Handed to the bot ten at a time every 50 ms, so the burst lasts about 2.5 s and a
+    # cut after the first 50 results always lands in its middle, however fast the link.
+    def hand_over() -> None:
+        for i in range(0, len(burst), 10):
+            sender.signals([(x, x) for x in burst[i : i + 10]])
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=hand_over, daemon=True)
+    writer.start()
     # Cut while the burst is still going out: some acknowledged, not all.
     acked = sender.wait_until(
         lambda lines: sum(1 for x in lines if x["event"] == "signal_result") >= 50,
@@ -369,6 +379,7 @@ def test_cut_in_the_middle_of_a_500_signal_burst(lab_call):
     at_cut = len(sender.select("signal_result"))
     time.sleep(5.0)
     call.lab.link_up(sender.host)
+    writer.join(10)
     assert acked and at_cut < 500, f"the burst was over before the cut ({at_cut} results)"
 
     traffic = Traffic([sender])
