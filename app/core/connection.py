@@ -48,7 +48,9 @@ CONNECT_RETRY_DELAY = 0.5  # between join attempts, while the connect deadline a
 # within a quarter second instead of at the next 1 s step.  A refused attempt fails at
 # once and the schedule's own pace applies.
 HEDGE_AFTER = 0.25
-MAX_DIALS = 4
+# A ceiling, not a pace: an opening may take 4 s (a middlebox that accepts the TCP
+# connection but never answers the upgrade), and the quarter-second pace must go on.
+MAX_DIALS = 16
 
 
 class ClientConnection:
@@ -355,9 +357,7 @@ class ClientConnection:
         else:
             self._close_transport("not needed any more")
 
-    def transport_failed(
-        self, tid: int, now: float, reason: str, *, refused: bool = False
-    ) -> None:
+    def transport_failed(self, tid: int, now: float, reason: str, *, refused: bool = False) -> None:
         """The transport ``tid`` could not be opened.
 
         ``refused``: the server's host answered and said no (a closed port, an HTTP

@@ -269,7 +269,7 @@ def _lost_at(peer):
 
 def test_on_a_dead_link_attempts_overlap_and_a_returning_link_is_tried_at_once():
     # Every attempt waits out the driver's 1 s connect timeout on a black-holed link.
-    # Another starts every 0.25 s beside it (at most 4 at once), so the link is tried
+    # Another starts every 0.25 s beside it (four at once, each living 1 s), so the link is tried
     # four times a second, not once every 1 s timeout + 1 s wait.
     net = Net()
     a = net.add("a")
@@ -326,6 +326,22 @@ def test_an_unreachable_network_is_tried_every_quarter_second_a_refusal_is_not()
     net.restore("a")
     net.run_until(t_lost + 3.25)
     assert a.conn.state is State.CONNECTED
+
+
+def test_attempts_at_once_have_a_ceiling():
+    net = Net()
+    a = net.add("a", max_dials=2)
+    net.advance(1)
+    net.black_hole("a")
+    net.advance(3.5)
+    t_lost = _lost_at(a)
+    most = 0
+    while net.now < t_lost + 2.9:
+        net.run_until(min(net.now + 0.05, t_lost + 2.9))
+        most = max(most, net.opening("a"))
+    assert most == 2
+    # Two at a time, each living 1 s: +0, +0.25, then +1, +1.25, +2, +2.25
+    assert a.conn.progress()["attempt"] == 6
 
 
 def test_a_finite_schedule_bounds_overlapping_attempts_too():
