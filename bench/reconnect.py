@@ -9,7 +9,8 @@ Per run, a Session joined through the proxy:
 * restore -> ``on_reconnected`` after a ``--hole`` seconds outage.  Measured twice: with
   the proxy holding connection attempts made during the hole (one in flight goes through
   the moment the link returns), and with those attempts lost outright (``SYN lost``: the
-  1 s socket timeout and the retry schedule, 0, 0.25, 0.5, 1, then 1 s ± 20 %, decide);
+  proxy accepts them and never forwards a byte, so each waits out the 4 s opening
+  timeout, and the attempts started beside them every 0.25 s decide);
 * reset (RST on both sides, network up) -> ``on_reconnection_started`` and
   -> ``on_reconnected``: socket error noticed at once, first retry immediate.
 
