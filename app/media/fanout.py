@@ -26,6 +26,9 @@ from typing import Any
 
 import av
 from aiortc import RTCRtpSender
+from aiortc.codecs.opus import SAMPLES_PER_FRAME as OPUS_SAMPLES_PER_FRAME
+from aiortc.codecs.opus import TIME_BASE as OPUS_TIME_BASE
+from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import number_of_threads
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -151,16 +154,17 @@ class RawFanout(_Fanout):
 class AudioFanout(_Fanout):
     """Encodes each source frame once (Opus) and shares the packets with every proxy.
 
-    Same settings as aiortc's own Opus encoder (48 kHz stereo, 20 ms, 96 kbit/s,
-    ``voip``), so a receiver cannot tell the difference.  Packet times count from the
-    stream's first packet; each sender adds its own random RTP timestamp origin.
-    Subscribers offer Opus only (:func:`app.media.rtc.opus_preferences`).
+    The encoder is aiortc's own (48 kHz stereo, 20 ms, 96 kbit/s, ``voip``), so a
+    receiver cannot tell the difference; its payloads become :class:`av.Packet`s that
+    every sender packetizes.  Packet times count from the stream's first packet; each
+    sender adds its own random RTP timestamp origin.  Subscribers offer Opus only
+    (:func:`app.media.rtc.opus_preferences`).
     """
 
     def __init__(self, source: MediaStreamTrack) -> None:
         super().__init__(source)
         self.encodes = 0  # encoder invocations, one per source frame sent
-        self._opus: _OpusStream | None = None
+        self._opus: OpusEncoder | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="tether-opus"
         )
@@ -178,40 +182,14 @@ class AudioFanout(_Fanout):
 
     def _encode(self, frame: av.AudioFrame) -> list[av.Packet]:
         if self._opus is None:
-            self._opus = _OpusStream()
-        return self._opus.encode(frame)
-
-
-class _OpusStream:
-    """One Opus encoder and its resampler (to 20 ms frames of 48 kHz stereo s16)."""
-
-    RATE = 48_000
-    TIME_BASE = fractions.Fraction(1, RATE)
-
-    def __init__(self) -> None:
-        codec = av.CodecContext.create("libopus", "w")
-        codec.bit_rate = 96_000
-        codec.format = "s16"
-        codec.layout = "stereo"
-        codec.options = {"application": "voip"}
-        codec.sample_rate = self.RATE
-        codec.time_base = self.TIME_BASE
-        self.codec = codec
-        self.resampler = av.AudioResampler(
-            format="s16", layout="stereo", rate=self.RATE, frame_size=self.RATE // 50
-        )
-        self.first_pts: int | None = None
-
-    def encode(self, frame: av.AudioFrame) -> list[av.Packet]:
-        packets: list[av.Packet] = []
-        for chunk in self.resampler.resample(frame):
-            packets += self.codec.encode(chunk)
-        for packet in packets:
-            # The encoder's first pts is negative (pre-skip): count from the first packet.
-            if self.first_pts is None:
-                self.first_pts = packet.pts
-            packet.pts -= self.first_pts
-            packet.time_base = self.TIME_BASE
+            self._opus = OpusEncoder()
+        payloads, timestamp = self._opus.encode(frame)
+        packets = []
+        for i, payload in enumerate(payloads):
+            packet = av.Packet(payload)
+            packet.pts = timestamp + i * OPUS_SAMPLES_PER_FRAME
+            packet.time_base = OPUS_TIME_BASE
+            packets.append(packet)
         return packets
 
 
