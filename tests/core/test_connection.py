@@ -267,21 +267,27 @@ def _lost_at(peer):
     return t_lost
 
 
+def _black_holed_until(net, name, offset):
+    """Black-hole ``name`` until ``offset`` s after it noticed; the most attempts open at once."""
+    net.black_hole(name)
+    net.advance(3.5)
+    end = _lost_at(net.peers[name]) + offset
+    most = 0
+    while net.now < end:
+        net.run_until(min(net.now + 0.05, end))
+        most = max(most, net.opening(name))
+    return most
+
+
 def test_on_a_dead_link_attempts_overlap_and_a_returning_link_is_tried_at_once():
     # Every attempt waits out the driver's 1 s connect timeout on a black-holed link.
-    # Another starts every 0.25 s beside it (four at once, each living 1 s), so the link is tried
-    # four times a second, not once every 1 s timeout + 1 s wait.
+    # Another starts every 0.25 s beside it (four at once, each living 1 s), so the link
+    # is tried four times a second, not once every 1 s timeout + 1 s wait.
     net = Net()
     a = net.add("a")
     net.advance(1)
-    net.black_hole("a")
-    net.advance(3.5)
+    assert _black_holed_until(net, "a", 2.6) == 4
     t_lost = _lost_at(a)
-    most = 0
-    while net.now < t_lost + 2.6:
-        net.run_until(min(net.now + 0.05, t_lost + 2.6))
-        most = max(most, net.opening("a"))
-    assert most == 4
     assert a.conn.progress()["attempt"] == 11  # started at +0, +0.25, ... +2.5
     assert a.conn.progress()["trying"] is True
     net.restore("a")
@@ -332,14 +338,7 @@ def test_attempts_at_once_have_a_ceiling():
     net = Net()
     a = net.add("a", max_dials=2)
     net.advance(1)
-    net.black_hole("a")
-    net.advance(3.5)
-    t_lost = _lost_at(a)
-    most = 0
-    while net.now < t_lost + 2.9:
-        net.run_until(min(net.now + 0.05, t_lost + 2.9))
-        most = max(most, net.opening("a"))
-    assert most == 2
+    assert _black_holed_until(net, "a", 2.9) == 2
     # Two at a time, each living 1 s: +0, +0.25, then +1, +1.25, +2, +2.25
     assert a.conn.progress()["attempt"] == 6
 
