@@ -149,15 +149,21 @@ MEDIA_ARGS = ["--publish", "test-pattern", "--subscribe", "all"]
 SIGNALLING_ARGS = ["--publish", "none", "--subscribe", "none"]
 
 
+def _probe_and_peer(lab: Lab, pinned: bool, extra: list[str]) -> tuple[Any, Any]:
+    """The server on ``srv``, the probe bot on c1 and its peer on c2, in one session."""
+    if pinned:
+        lab.pin_neighbours()
+    lab.start_server(window=30, heartbeat_timeout=5)
+    sid = new_session_id()
+    probe = lab.start_bot("c1", session_id=sid, name="probe", extra=extra)
+    peer = lab.start_bot("c2", session_id=sid, name="peer", extra=extra)
+    return probe, peer
+
+
 def _media_cycles(cycles: int, pinned: bool) -> list[dict[str, float]]:
     """5 s cuts with both sides publishing and subscribing: link up -> the first new frame."""
     with Lab(clients=2, max_lifetime=600) as lab:
-        if pinned:
-            lab.pin_neighbours()
-        lab.start_server(window=30, heartbeat_timeout=5)
-        sid = new_session_id()
-        probe = lab.start_bot("c1", session_id=sid, name="probe", extra=MEDIA_ARGS)
-        peer = lab.start_bot("c2", session_id=sid, name="peer", extra=MEDIA_ARGS)
+        probe, peer = _probe_and_peer(lab, pinned, MEDIA_ARGS)
         for bot in (probe, peer):
             bot.wait_for("on_render_frame", 40)
         out = []
@@ -184,14 +190,9 @@ def _media_cycles(cycles: int, pinned: bool) -> list[dict[str, float]]:
 def measure(quick: bool, pinned: bool = False) -> dict[str, Any]:
     short_n, long_n, flush_n = (4, 2, 1) if quick else (20, 8, 3)
     with Lab(clients=2, max_lifetime=900) as lab:
-        if pinned:
-            lab.pin_neighbours()
-        lab.start_server(window=30, heartbeat_timeout=5)
-        sid = new_session_id()
         # Signalling only: media has its own cycles below, and its requests would share
         # the probe's 1,000-request outbox with the queued signals.
-        probe = lab.start_bot("c1", session_id=sid, name="probe", extra=SIGNALLING_ARGS)
-        peer = lab.start_bot("c2", session_id=sid, name="peer", extra=SIGNALLING_ARGS)
+        probe, peer = _probe_and_peer(lab, pinned, SIGNALLING_ARGS)
         probe.wait_for("on_connected", 30)
         peer.wait_for("on_connected", 30)
         peer.wait_count("on_connection_created", 1, 30)
