@@ -151,7 +151,31 @@ class RawFanout(_Fanout):
     """Shares raw frames; each peer connection's sender encodes them itself."""
 
 
-class AudioFanout(_Fanout):
+class _EncodingFanout(_Fanout):
+    """Encodes on its own single worker thread, ended (and waited for) by :meth:`stop`."""
+
+    thread_name = "tether-encode"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__(source)
+        self.encodes = 0  # encoder invocations, one per source frame sent
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=self.thread_name
+        )
+
+    async def stop(self) -> None:
+        await super().stop()
+        # Wait for the worker thread: a clean shutdown leaves no thread behind.
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+
+    async def _encoded(self, encode: Any, *args: Any) -> list[av.Packet]:
+        loop = asyncio.get_running_loop()
+        packets = await loop.run_in_executor(self._executor, encode, *args)
+        self.encodes += 1
+        return packets
+
+
+class AudioFanout(_EncodingFanout):
     """Encodes each source frame once (Opus) and shares the packets with every proxy.
 
     The encoder is aiortc's own (48 kHz stereo, 20 ms, 96 kbit/s, ``voip``), so a
@@ -161,24 +185,18 @@ class AudioFanout(_Fanout):
     (:func:`app.media.rtc.opus_preferences`).
     """
 
+    thread_name = "tether-opus"
+
     def __init__(self, source: MediaStreamTrack) -> None:
         super().__init__(source)
-        self.encodes = 0  # encoder invocations, one per source frame sent
         self._opus: OpusEncoder | None = None
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="tether-opus"
-        )
 
     async def stop(self) -> None:
         await super().stop()
-        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
         self._opus = None
 
     async def _process(self, frame: av.AudioFrame) -> list[av.Packet]:
-        loop = asyncio.get_running_loop()
-        packets = await loop.run_in_executor(self._executor, self._encode, frame)
-        self.encodes += 1
-        return packets
+        return await self._encoded(self._encode, frame)
 
     def _encode(self, frame: av.AudioFrame) -> list[av.Packet]:
         if self._opus is None:
@@ -193,20 +211,18 @@ class AudioFanout(_Fanout):
         return packets
 
 
-class VideoFanout(_Fanout):
+class VideoFanout(_EncodingFanout):
     """Encodes each source frame once (VP8) and shares the packets with every proxy."""
+
+    thread_name = "tether-vp8"
 
     def __init__(self, source: MediaStreamTrack, *, bitrate: int = DEFAULT_VIDEO_BITRATE) -> None:
         super().__init__(source)
         self.bitrate = bitrate
-        self.encodes = 0  # encoder invocations, one per frame sent
         self.keyframes = 0
         self._force_keyframe = True
         self._codec: Any = None
         self._size: tuple[int, int] | None = None
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="tether-vp8"
-        )
 
     def request_keyframe(self) -> None:
         """Make the next encoded frame a keyframe (any subscriber may ask)."""
@@ -219,8 +235,6 @@ class VideoFanout(_Fanout):
 
     async def stop(self) -> None:
         await super().stop()
-        # Wait for the worker thread: a clean shutdown leaves no thread behind.
-        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
         self._codec = None
 
     def _idle(self) -> None:
@@ -236,9 +250,7 @@ class VideoFanout(_Fanout):
     async def _process(self, frame: av.VideoFrame) -> list[av.Packet]:
         keyframe = self._force_keyframe
         self._force_keyframe = False
-        loop = asyncio.get_running_loop()
-        packets = await loop.run_in_executor(self._executor, self._encode, frame, keyframe)
-        self.encodes += 1
+        packets = await self._encoded(self._encode, frame, keyframe)
         if keyframe:
             self.keyframes += 1
         return packets
