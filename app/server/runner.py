@@ -43,7 +43,9 @@ class TetherServer:
         self.host = host
         self.port = port
         self.generated_secret = secret is None
-        self.secret = secret if secret is not None else secrets.token_urlsafe(32)
+        # Hex, 256 bits: a printed secret must never begin with "-", or
+        # `tether token --secret …` would take it for an option.
+        self.secret = secret if secret is not None else secrets.token_hex(32)
         self.hub = Hub(
             self.secret,
             reconnection_window=reconnection_window,

@@ -233,6 +233,13 @@ async def test_healthz_metrics_and_plain_get(server, http) -> None:
         assert "WebSocket" in await resp.text()
 
 
+def test_a_generated_secret_can_be_typed_after_an_option() -> None:
+    # token_urlsafe once gave "-zAp…", which `tether token --secret` read as an option.
+    for _ in range(200):
+        secret = TetherServer().secret
+        assert re.fullmatch(r"[0-9a-f]{64}", secret), secret
+
+
 def test_cli_server_prints_a_working_token_and_token_command_works(tmp_path) -> None:
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     env.pop("TETHER_SECRET", None)
